@@ -1,0 +1,146 @@
+// Package arena holds Arena's domain types and its error type. Subpackages
+// are named after what they wrap: store (Postgres), queue (NATS JetStream),
+// sandbox (wazero), scoring (benchmark kinds), api (HTTP), web (pages).
+package arena
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Role is what an API key may do.
+type Role string
+
+const (
+	RoleAdmin      Role = "admin"
+	RoleCompetitor Role = "competitor"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleCompetitor }
+
+// Status is where a submission is in its life.
+type Status string
+
+const (
+	StatusQueued   Status = "queued"
+	StatusRunning  Status = "running"
+	StatusScored   Status = "scored"
+	StatusFailed   Status = "failed"   // the module ran and broke every task
+	StatusRejected Status = "rejected" // the module never ran: it failed validation
+)
+
+// Final reports whether no more work will happen on a submission.
+func (s Status) Final() bool {
+	return s == StatusScored || s == StatusFailed || s == StatusRejected
+}
+
+// Competitor is a registered participant.
+type Competitor struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	KeyID        int64
+	Role         Role
+	CompetitorID int64 // zero for admins
+	Name         string
+}
+
+// Challenge is one tournament: a benchmark kind with its parameters, limits
+// and rules. Params, Limits and Rules are stored normalized (defaults filled).
+type Challenge struct {
+	ID               int64           `json:"-"`
+	Slug             string          `json:"slug"`
+	Title            string          `json:"title"`
+	Description      string          `json:"description"`
+	Kind             string          `json:"kind"`
+	BenchmarkVersion int             `json:"benchmark_version"`
+	Params           json.RawMessage `json:"params"`
+	Limits           Limits          `json:"limits"`
+	Rules            Rules           `json:"rules"`
+	CreatedAt        time.Time       `json:"created_at"`
+}
+
+// Limits bound what a module may use while it is evaluated.
+type Limits struct {
+	MaxModuleBytes int    `json:"max_module_bytes"`
+	MemoryPages    uint32 `json:"memory_pages"`    // 64 KiB each
+	TaskTimeoutMS  int    `json:"task_timeout_ms"` // wall-clock bound per task
+	MaxLogBytes    int    `json:"max_log_bytes"`   // captured stdout+stderr per task
+}
+
+// Rules are the tournament rules of a challenge.
+type Rules struct {
+	// Margin is how much a submission's score must exceed the better of the
+	// baseline (score 0) and the champion to take the crown. Scores are log
+	// loss ratios, so 0.01 means about 1% lower loss.
+	Margin float64 `json:"margin"`
+}
+
+// DefaultLimits are the limits a challenge gets when it names none.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxModuleBytes: 8 << 20,
+		MemoryPages:    1024, // 64 MiB: a Go reactor needs a few MiB
+		TaskTimeoutMS:  10_000,
+		MaxLogBytes:    16 << 10,
+	}
+}
+
+// DefaultRules are the rules a challenge gets when it names none.
+func DefaultRules() Rules { return Rules{Margin: 0.01} }
+
+// Submission is one module submitted to one challenge.
+type Submission struct {
+	ID           string       `json:"id"`
+	ChallengeID  int64        `json:"-"`
+	Challenge    string       `json:"challenge"`
+	CompetitorID int64        `json:"-"`
+	Competitor   string       `json:"competitor"`
+	SHA256       string       `json:"sha256"`
+	Size         int          `json:"size"`
+	Status       Status       `json:"status"`
+	Score        *float64     `json:"score"`
+	Error        string       `json:"error"`
+	FuelUsed     *int64       `json:"fuel_used"`
+	FailedTasks  int          `json:"failed_tasks"`
+	Attempts     int          `json:"attempts"`
+	CreatedAt    time.Time    `json:"created_at"`
+	FinishedAt   *time.Time   `json:"finished_at"`
+	Tasks        []TaskResult `json:"tasks,omitempty"`
+}
+
+// TaskResult is the outcome of one (workload, seed) task of an evaluation.
+type TaskResult struct {
+	Workload     string   `json:"workload"`
+	Seed         uint64   `json:"seed"`
+	Loss         *float64 `json:"loss"` // nil when the task failed or the loss was not finite
+	BaselineLoss float64  `json:"baseline_loss"`
+	Score        float64  `json:"score"`
+	FuelUsed     *int64   `json:"fuel_used"`
+	Error        string   `json:"error,omitempty"`
+	Log          string   `json:"log,omitempty"`
+}
+
+// LeaderboardEntry is a competitor's best scored submission in a challenge.
+type LeaderboardEntry struct {
+	Rank         int       `json:"rank"`
+	Competitor   string    `json:"competitor"`
+	SubmissionID string    `json:"submission_id"`
+	Score        float64   `json:"score"`
+	ScoredAt     time.Time `json:"scored_at"`
+}
+
+// Champion is the submission that currently holds a challenge's crown.
+type Champion struct {
+	Challenge    string    `json:"challenge"`
+	SubmissionID string    `json:"submission_id"`
+	Competitor   string    `json:"competitor"`
+	Score        float64   `json:"score"`
+	SHA256       string    `json:"sha256"`
+	CrownedAt    time.Time `json:"crowned_at"`
+}

@@ -1,0 +1,11 @@
+// Command momentum is SGD with heavy-ball momentum as an Arena optimizer.
+package main
+
+import (
+	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/guest"
+)
+
+func init() { guest.RegisterOptimizer(&baseline.Momentum{LR: 0.05, Beta: 0.9}) }
+
+func main() {}

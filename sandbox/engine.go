@@ -1,0 +1,175 @@
+// Package sandbox validates, compiles and runs untrusted WebAssembly modules
+// with wazero. A module is validated before anything runs, compiled once per
+// content hash and instantiated fresh for every task, so no state leaks
+// between tasks. The WASI it sees is deterministic: fixed clocks, seeded
+// random, no filesystem, no network, and output captured into a bounded log.
+package sandbox
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// Limits bound one module's evaluation.
+type Limits struct {
+	MaxModuleBytes int
+	MemoryPages    uint32 // the most 64 KiB pages a memory may grow to
+	TaskTimeout    time.Duration
+	MaxLogBytes    int
+}
+
+// Engine compiles and caches modules. It is safe for concurrent use; share
+// one per process so compiled code is shared by every worker goroutine.
+type Engine struct {
+	cache wazero.CompilationCache
+
+	mu       sync.Mutex
+	runtimes map[uint32]wazero.Runtime // one per memory limit: wazero bounds memory per runtime
+	modules  map[cacheKey]*list.Element
+	lru      *list.List // of *Module, most recently used first
+	capacity int
+	closed   bool
+}
+
+type cacheKey struct {
+	sum   [32]byte
+	pages uint32
+}
+
+// NewEngine returns an engine that keeps up to capacity compiled modules.
+func NewEngine(capacity int) *Engine {
+	if capacity < 1 {
+		capacity = 1
+	}
+	return &Engine{
+		cache:    wazero.NewCompilationCache(),
+		runtimes: map[uint32]wazero.Runtime{},
+		modules:  map[cacheKey]*list.Element{},
+		lru:      list.New(),
+		capacity: capacity,
+	}
+}
+
+// Close releases every runtime and compiled module.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	for _, rt := range e.runtimes {
+		_ = rt.Close(ctx)
+	}
+	e.runtimes = map[uint32]wazero.Runtime{}
+	e.modules = map[cacheKey]*list.Element{}
+	e.lru.Init()
+	return e.cache.Close(ctx)
+}
+
+func (e *Engine) runtime(ctx context.Context, pages uint32) (wazero.Runtime, error) {
+	if rt, ok := e.runtimes[pages]; ok {
+		return rt, nil
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(e.cache).
+		WithMemoryLimitPages(pages).
+		WithCloseOnContextDone(true) // the per-task time bound
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate wasi: %w", err)
+	}
+	e.runtimes[pages] = rt
+	return rt, nil
+}
+
+// Load validates wasm against abi and lim and returns its compiled module,
+// compiling it only when no cached copy exists. A *RejectError says why the
+// module is unacceptable. Callers must Release the module when done.
+func (e *Engine) Load(ctx context.Context, wasm []byte, abi ABI, lim Limits) (*Module, error) {
+	if err := checkHeader(wasm, lim.MaxModuleBytes); err != nil {
+		return nil, err
+	}
+	if lim.MemoryPages == 0 || lim.MemoryPages > 65536 {
+		return nil, fmt.Errorf("memory limit of %d pages is outside 1..65536", lim.MemoryPages)
+	}
+	key := cacheKey{sum: sha256.Sum256(wasm), pages: lim.MemoryPages}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, fmt.Errorf("sandbox engine is closed")
+	}
+	if el, ok := e.modules[key]; ok {
+		m := el.Value.(*Module)
+		e.lru.MoveToFront(el)
+		// The cache key covers bytes and memory limit; the ABI can differ
+		// between callers, so check it on every load.
+		if err := checkABI(m.compiled, m.rt, abi, lim); err != nil {
+			return nil, err
+		}
+		m.refs++
+		return m, nil
+	}
+	rt, err := e.runtime(ctx, lim.MemoryPages)
+	if err != nil {
+		return nil, err
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, reject("invalid WebAssembly: %v", err)
+	}
+	if err := checkABI(compiled, rt, abi, lim); err != nil {
+		_ = compiled.Close(ctx)
+		return nil, err
+	}
+	m := &Module{engine: e, rt: rt, compiled: compiled, SHA256: key.sum, key: key, refs: 1}
+	e.modules[key] = e.lru.PushFront(m)
+	e.evict(ctx)
+	return m, nil
+}
+
+// evict drops least recently used modules beyond capacity; a module still in
+// use is closed when its last user releases it.
+func (e *Engine) evict(ctx context.Context) {
+	for e.lru.Len() > e.capacity {
+		el := e.lru.Back()
+		m := el.Value.(*Module)
+		e.lru.Remove(el)
+		delete(e.modules, m.key)
+		m.evicted = true
+		if m.refs == 0 {
+			_ = m.compiled.Close(ctx)
+		}
+	}
+}
+
+// Module is a validated, compiled module shared by everyone who loaded the
+// same bytes under the same memory limit.
+type Module struct {
+	engine   *Engine
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	key      cacheKey
+	SHA256   [32]byte
+
+	// guarded by engine.mu
+	refs    int
+	evicted bool
+}
+
+// Release gives back a module obtained from Load.
+func (m *Module) Release(ctx context.Context) {
+	e := m.engine
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m.refs--
+	if m.refs == 0 && m.evicted {
+		_ = m.compiled.Close(ctx)
+	}
+}

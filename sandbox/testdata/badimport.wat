@@ -1,0 +1,7 @@
+;; badimport: imports a function from outside the allowed WASI subset.
+(module
+  (import "env" "open_socket" (func (param i32) (result i32)))
+  (memory (export "memory") 1 16)
+  (func (export "arena_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "opt_init") (param i32))
+  (func (export "opt_step") (param i32 i32 i32 i32 f64)))

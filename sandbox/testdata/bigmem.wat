@@ -1,0 +1,6 @@
+;; bigmem: declares a memory that starts at 2048 pages (128 MiB).
+(module
+  (memory (export "memory") 2048)
+  (func (export "arena_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "opt_init") (param i32))
+  (func (export "opt_step") (param i32 i32 i32 i32 f64)))

@@ -1,0 +1,128 @@
+package scoring
+
+import "math"
+
+// The simulations must give bit-identical results on every worker, whatever
+// its architecture. Go may fuse x*y+z into one FMA instruction (it does on
+// arm64), and math.Exp and math.Log use per-architecture assembly, so the
+// host math below wraps every product in an explicit float64 conversion,
+// which the spec says rounds and so forbids fusion, and implements exp and
+// log with the classic fdlibm polynomials in portable arithmetic.
+
+const (
+	ln2Hi  = 6.93147180369123816490e-01
+	ln2Lo  = 1.90821492927058770002e-10
+	log2e  = 1.44269504088896338700e+00
+	expMax = 7.09782712893383973096e+02
+	expMin = -7.45133219101941108420e+02
+)
+
+// dexp is exp(x), reproducible bit for bit on every platform.
+func dexp(x float64) float64 {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 1):
+		return x
+	case math.IsInf(x, -1):
+		return 0
+	case x > expMax:
+		return math.Inf(1)
+	case x < expMin:
+		return 0
+	}
+	var k int
+	if x < 0 {
+		k = int(float64(log2e*x) - 0.5)
+	} else {
+		k = int(float64(log2e*x) + 0.5)
+	}
+	fk := float64(k)
+	hi := x - float64(fk*ln2Hi)
+	lo := float64(fk * ln2Lo)
+	r := hi - lo
+	t := float64(r * r)
+	const (
+		p1 = 1.66666666666666657415e-01
+		p2 = -2.77777777770155933842e-03
+		p3 = 6.61375632143793436117e-05
+		p4 = -1.65339022054652515390e-06
+		p5 = 4.13813679705723846039e-08
+	)
+	poly := p1 + float64(t*(p2+float64(t*(p3+float64(t*(p4+float64(t*p5)))))))
+	c := r - float64(t*poly)
+	y := 1 - ((lo - float64(r*c)/(2-c)) - hi)
+	return math.Ldexp(y, k)
+}
+
+// dlog is the natural logarithm, reproducible bit for bit on every platform.
+func dlog(x float64) float64 {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 1):
+		return x
+	case x < 0:
+		return math.NaN()
+	case x == 0:
+		return math.Inf(-1)
+	}
+	const (
+		l1 = 6.666666666666735130e-01
+		l2 = 3.999999999940941908e-01
+		l3 = 2.857142874366239149e-01
+		l4 = 2.222219843214978396e-01
+		l5 = 1.818357216161805012e-01
+		l6 = 1.531383769920937332e-01
+		l7 = 1.479819860511658591e-01
+	)
+	f1, ki := math.Frexp(x)
+	if f1 < math.Sqrt2/2 {
+		f1 *= 2
+		ki--
+	}
+	f := f1 - 1
+	k := float64(ki)
+	s := f / (2 + f)
+	s2 := float64(s * s)
+	s4 := float64(s2 * s2)
+	t1 := float64(s2 * (l1 + float64(s4*(l3+float64(s4*(l5+float64(s4*l7)))))))
+	t2 := float64(s4 * (l2 + float64(s4*(l4+float64(s4*l6)))))
+	r := t1 + t2
+	hfsq := float64(float64(0.5*f) * f)
+	return float64(k*ln2Hi) - ((hfsq - (float64(s*(hfsq+r)) + float64(k*ln2Lo))) - f)
+}
+
+// dtanh is tanh(x) through dexp.
+func dtanh(x float64) float64 {
+	if x > 20 {
+		return 1
+	}
+	if x < -20 {
+		return -1
+	}
+	e := dexp(2 * x)
+	return (e - 1) / (e + 1)
+}
+
+// softplus is log(1+exp(z)) without overflow.
+func softplus(z float64) float64 {
+	if z > 0 {
+		return z + dlog(1+dexp(-z))
+	}
+	return dlog(1 + dexp(z))
+}
+
+// sigmoid is 1/(1+exp(-z)) without overflow.
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + dexp(-z))
+	}
+	e := dexp(z)
+	return e / (1 + e)
+}
+
+// dot is the inner product, summed left to right.
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i] * b[i])
+	}
+	return s
+}

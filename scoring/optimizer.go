@@ -1,0 +1,195 @@
+package scoring
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/sandbox"
+)
+
+// OptimizerKind is the update-rule benchmark (ABI v1).
+const OptimizerKind = "optimizer"
+
+// optimizerVersion changes whenever the optimizer benchmark's behaviour
+// does, so stored scores say which rules produced them.
+const optimizerVersion = 1
+
+var optimizerABI = sandbox.ABI{Funcs: []sandbox.Func{
+	{Name: "opt_init", Params: []api.ValueType{api.ValueTypeI32}},
+	{Name: "opt_step", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF64}},
+}}
+
+// OptimizerParams configures the optimizer benchmark.
+type OptimizerParams struct {
+	Workloads []string `json:"workloads"` // default: all of quadratic, logistic, mlp
+	Seeds     []uint64 `json:"seeds"`     // one task per workload and seed
+	Steps     int      `json:"steps"`     // optimizer steps per task
+	Dim       int      `json:"dim"`       // quadratic: dimension
+	Condition float64  `json:"condition"` // quadratic: largest/smallest eigenvalue
+	Noise     float64  `json:"noise"`     // quadratic: gradient noise standard deviation
+	Batch     int      `json:"batch"`     // logistic, mlp: minibatch size
+}
+
+// DefaultOptimizerParams are the parameters a challenge gets by default.
+func DefaultOptimizerParams() OptimizerParams {
+	return OptimizerParams{
+		Workloads: slices.Clone(workloadNames),
+		Seeds:     []uint64{1, 2, 3},
+		Steps:     300,
+		Dim:       32,
+		Condition: 1000,
+		Noise:     0.01,
+		Batch:     32,
+	}
+}
+
+type optimizerBench struct{ p OptimizerParams }
+
+func parseOptimizer(raw json.RawMessage) (Benchmark, error) {
+	p := DefaultOptimizerParams()
+	if err := decodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return &optimizerBench{p: p}, nil
+}
+
+func (p OptimizerParams) validate() error {
+	bad := func(field, format string, args ...any) error {
+		return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
+	}
+	if len(p.Workloads) == 0 {
+		return bad("workloads", "name at least one of %v", workloadNames)
+	}
+	for i, w := range p.Workloads {
+		if !slices.Contains(workloadNames, w) {
+			return bad("workloads", "unknown workload %q (known: %v)", w, workloadNames)
+		}
+		if slices.Contains(p.Workloads[:i], w) {
+			return bad("workloads", "%q is listed twice", w)
+		}
+	}
+	if len(p.Seeds) == 0 || len(p.Seeds) > 64 {
+		return bad("seeds", "give between 1 and 64 seeds")
+	}
+	for i, s := range p.Seeds {
+		if slices.Contains(p.Seeds[:i], s) {
+			return bad("seeds", "seed %d is listed twice", s)
+		}
+	}
+	if p.Steps < 1 || p.Steps > 100_000 {
+		return bad("steps", "must be between 1 and 100000, got %d", p.Steps)
+	}
+	if p.Dim < 2 || p.Dim > 1024 {
+		return bad("dim", "must be between 2 and 1024, got %d", p.Dim)
+	}
+	if !(p.Condition >= 1 && p.Condition <= 1e8) {
+		return bad("condition", "must be between 1 and 1e8, got %v", p.Condition)
+	}
+	if !(p.Noise >= 0 && p.Noise <= 10) {
+		return bad("noise", "must be between 0 and 10, got %v", p.Noise)
+	}
+	if p.Batch < 1 || p.Batch > 1024 {
+		return bad("batch", "must be between 1 and 1024, got %d", p.Batch)
+	}
+	return nil
+}
+
+func (b *optimizerBench) Kind() string     { return OptimizerKind }
+func (b *optimizerBench) Version() int     { return optimizerVersion }
+func (b *optimizerBench) ABI() sandbox.ABI { return optimizerABI }
+func (b *optimizerBench) Params() any      { return b.p }
+
+func (b *optimizerBench) Tasks() []Task {
+	var ts []Task
+	for _, w := range b.p.Workloads {
+		for _, s := range b.p.Seeds {
+			ts = append(ts, Task{Workload: w, Seed: s})
+		}
+	}
+	return ts
+}
+
+func (b *optimizerBench) config() workloadConfig {
+	return workloadConfig{Dim: b.p.Dim, Condition: b.p.Condition, Noise: b.p.Noise, Batch: b.p.Batch}
+}
+
+// train runs steps of opt on a fresh workload and returns the held-out loss.
+// A minibatch loss that is not finite ends training: the run diverged.
+func (b *optimizerBench) train(task Task, step func(t int, params, grads []float64, loss float64) error, init func(params []float64) error) (float64, error) {
+	w, err := newWorkload(task.Workload, task.Seed, b.config())
+	if err != nil {
+		return 0, err
+	}
+	n := w.dim()
+	params, grads := make([]float64, n), make([]float64, n)
+	w.init(params)
+	if err := init(params); err != nil {
+		return 0, err
+	}
+	for t := range b.p.Steps {
+		loss := w.grad(t, params, grads)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return loss, nil
+		}
+		if err := step(t, params, grads, loss); err != nil {
+			return 0, err
+		}
+	}
+	return w.heldOut(params), nil
+}
+
+// BaselineLoss is the held-out loss of the built-in Adam baseline on task.
+func (b *optimizerBench) BaselineLoss(task Task) float64 {
+	opt := baseline.NewAdam(baseline.AdamLR)
+	loss, _ := b.train(task,
+		func(t int, params, grads []float64, loss float64) error { opt.Step(t, params, grads, loss); return nil },
+		func(params []float64) error { opt.Init(len(params)); return nil })
+	return loss
+}
+
+func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
+	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
+	var paramsPtr, gradsPtr uint32
+	init := func(params []float64) error {
+		var err error
+		size := uint32(len(params) * 8)
+		if paramsPtr, err = inst.Alloc(size); err != nil {
+			return err
+		}
+		if gradsPtr, err = inst.Alloc(size); err != nil {
+			return err
+		}
+		if _, err = inst.Call("opt_init", uint64(len(params))); err != nil {
+			return err
+		}
+		// Parameters are written once: the guest updates them in place and
+		// the host reads them back after every step, before it needs them.
+		return inst.WriteFloat64s(paramsPtr, params)
+	}
+	step := func(t int, params, grads []float64, loss float64) error {
+		if err := inst.WriteFloat64s(gradsPtr, grads); err != nil {
+			return err
+		}
+		if _, err := inst.Call("opt_step", uint64(t), uint64(paramsPtr), uint64(gradsPtr), uint64(len(params)), api.EncodeF64(loss)); err != nil {
+			return err
+		}
+		return inst.ReadFloat64s(paramsPtr, params)
+	}
+	loss, err := b.train(task, step, init)
+	if err != nil {
+		return tr, err
+	}
+	tr.BaselineLoss = b.BaselineLoss(task)
+	tr.Loss = finite(loss)
+	tr.Score = lossScore(loss, tr.BaselineLoss)
+	return tr, nil
+}

@@ -1,0 +1,214 @@
+// Package scoring holds Arena's benchmark kinds. A kind is a host-driven
+// simulation: it owns the data, the model and the loss, and calls the guest
+// only for the decision being competed on. Evaluate is the one code path
+// that both the workers and `arena eval` run.
+package scoring
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/sandbox"
+)
+
+// Task scores: a task's score is bounded to [WorstTaskScore, BestTaskScore];
+// a task that fails (trap, time-out, bad pointer) or ends with a loss that
+// is not finite scores WorstTaskScore.
+const (
+	WorstTaskScore = -10.0
+	BestTaskScore  = 10.0
+)
+
+// Task is one (workload, seed) pair of an evaluation.
+type Task struct {
+	Workload string
+	Seed     uint64
+}
+
+// Benchmark is one benchmark kind configured with validated parameters.
+type Benchmark interface {
+	Kind() string
+	Version() int
+	ABI() sandbox.ABI
+	// Params returns the normalized parameters, defaults filled in.
+	Params() any
+	Tasks() []Task
+	// RunTask drives the guest through one task. It returns the result
+	// with loss, baseline and score set, or an error when the guest failed.
+	RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error)
+}
+
+type kind struct {
+	version int
+	parse   func(raw json.RawMessage) (Benchmark, error)
+}
+
+var kinds = map[string]kind{
+	OptimizerKind: {version: optimizerVersion, parse: parseOptimizer},
+}
+
+// Kinds lists the benchmark kinds by name.
+func Kinds() []string {
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New validates params for kind and returns the configured benchmark.
+// Errors are *arena.Error with code EINVALID, naming the offending field.
+func New(kindName string, params json.RawMessage) (Benchmark, error) {
+	k, ok := kinds[kindName]
+	if !ok {
+		return nil, arena.Errorf(arena.EINVALID, "kind: unknown kind %q (known: %s)", kindName, strings.Join(Kinds(), ", "))
+	}
+	return k.parse(params)
+}
+
+// decodeParams decodes raw into dst strictly: unknown fields are errors.
+func decodeParams(raw json.RawMessage, dst any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return arena.Errorf(arena.EINVALID, "params: %v", err)
+	}
+	return nil
+}
+
+// Result is the outcome of evaluating one module.
+type Result struct {
+	Status           arena.Status       `json:"status"`
+	Score            *float64           `json:"score"`
+	Error            string             `json:"error"`
+	FuelUsed         *int64             `json:"fuel_used"`
+	FailedTasks      int                `json:"failed_tasks"`
+	BenchmarkVersion int                `json:"benchmark_version"`
+	Tasks            []arena.TaskResult `json:"tasks"`
+}
+
+// SandboxLimits converts a challenge's limits to the sandbox's.
+func SandboxLimits(l arena.Limits) sandbox.Limits {
+	return sandbox.Limits{
+		MaxModuleBytes: l.MaxModuleBytes,
+		MemoryPages:    l.MemoryPages,
+		TaskTimeout:    time.Duration(l.TaskTimeoutMS) * time.Millisecond,
+		MaxLogBytes:    l.MaxLogBytes,
+	}
+}
+
+// Evaluate validates wasm, runs every task of b in a fresh instance and
+// aggregates the score. A module that fails validation is rejected; one
+// whose every task fails is failed. An error return means the evaluation
+// itself could not finish (the host is shutting down): nothing is decided.
+func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.Limits, wasm []byte) (Result, error) {
+	res := Result{BenchmarkVersion: b.Version()}
+	sl := SandboxLimits(lim)
+	mod, err := eng.Load(ctx, wasm, b.ABI(), sl)
+	if err != nil {
+		var rej *sandbox.RejectError
+		if errors.As(err, &rej) {
+			res.Status = arena.StatusRejected
+			res.Error = rej.Reason
+			return res, nil
+		}
+		return res, fmt.Errorf("load module: %w", err)
+	}
+	defer mod.Release(ctx)
+
+	timedOut := ""
+	var sum float64
+	for _, task := range b.Tasks() {
+		var tr arena.TaskResult
+		if timedOut != "" {
+			tr = arena.TaskResult{Workload: task.Workload, Seed: task.Seed,
+				Error: "not run: an earlier task " + timedOut}
+		} else {
+			tr, err = runTask(ctx, mod, b, task, sl)
+			if err != nil {
+				return res, err
+			}
+		}
+		if tr.Error != "" {
+			tr.Score = WorstTaskScore
+			tr.Loss = nil
+			res.FailedTasks++
+			if res.Error == "" {
+				res.Error = fmt.Sprintf("%s seed %d: %s", task.Workload, task.Seed, tr.Error)
+			}
+			if timedOut == "" && strings.Contains(tr.Error, "exceeded the time limit") {
+				// Later tasks would burn a worker's time the same way.
+				timedOut = "exceeded the time limit"
+			}
+		}
+		sum += tr.Score
+		res.Tasks = append(res.Tasks, tr)
+	}
+	if res.FailedTasks == len(res.Tasks) {
+		res.Status = arena.StatusFailed
+		return res, nil
+	}
+	score := sum / float64(len(res.Tasks))
+	res.Status, res.Score = arena.StatusScored, &score
+	if res.FailedTasks == 0 {
+		res.Error = ""
+	}
+	return res, nil
+}
+
+// runTask runs one task in a fresh instance under the task's time bound.
+func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, lim sandbox.Limits) (arena.TaskResult, error) {
+	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
+	tctx, cancel := context.WithTimeout(ctx, lim.TaskTimeout)
+	defer cancel()
+	inst, err := mod.Instantiate(tctx, task.Seed, lim)
+	if err == nil {
+		defer inst.Close(ctx)
+		tr, err = b.RunTask(inst, task)
+		tr.Log = inst.Log()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return tr, fmt.Errorf("evaluation interrupted: %w", context.Cause(ctx))
+		}
+		var run *sandbox.RunError
+		if !errors.As(err, &run) {
+			return tr, err
+		}
+		tr.Workload, tr.Seed = task.Workload, task.Seed
+		tr.Error = run.Error()
+	}
+	return tr, nil
+}
+
+// lossScore compares a final loss with the baseline's on a log scale:
+// ln(baseline/loss), so 0 matches the baseline and 0.01 is about 1% lower
+// loss. Losses are floored at lossFloor and the result is clamped; a loss
+// that is not finite scores WorstTaskScore.
+func lossScore(loss, baseline float64) float64 {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return WorstTaskScore
+	}
+	const lossFloor = 1e-12
+	s := dlog(math.Max(baseline, lossFloor)) - dlog(math.Max(loss, lossFloor))
+	return math.Max(WorstTaskScore, math.Min(BestTaskScore, s))
+}
+
+// finite returns &v when v is finite, else nil, so JSON never sees NaN.
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
