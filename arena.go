@@ -126,6 +126,17 @@ type TaskResult struct {
 	Log          string   `json:"log,omitempty"`
 }
 
+// Evaluation is the outcome of scoring one module against a benchmark.
+type Evaluation struct {
+	Status           Status       `json:"status"` // scored, failed or rejected
+	Score            *float64     `json:"score"`
+	Error            string       `json:"error"`
+	FuelUsed         *int64       `json:"fuel_used"`
+	FailedTasks      int          `json:"failed_tasks"`
+	BenchmarkVersion int          `json:"benchmark_version"`
+	Tasks            []TaskResult `json:"tasks"`
+}
+
 // LeaderboardEntry is a competitor's best scored submission in a challenge.
 type LeaderboardEntry struct {
 	Rank         int       `json:"rank"`

@@ -81,6 +81,9 @@ func (p OptimizerParams) validate() error {
 		return bad("seeds", "give between 1 and 64 seeds")
 	}
 	for i, s := range p.Seeds {
+		if s > math.MaxInt64 {
+			return bad("seeds", "seed %d is above 2^63-1", s)
+		}
 		if slices.Contains(p.Seeds[:i], s) {
 			return bad("seeds", "seed %d is listed twice", s)
 		}

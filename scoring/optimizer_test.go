@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func evaluate(t *testing.T, eng *sandbox.Engine, params string, module []byte) Result {
+func evaluate(t *testing.T, eng *sandbox.Engine, params string, module []byte) arena.Evaluation {
 	t.Helper()
 	b, err := New(OptimizerKind, []byte(params))
 	if err != nil {
@@ -81,7 +81,7 @@ func TestOptimizerScoresAreDeterministic(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// Two engines: nothing cached may carry over between runs.
-			var scores [2]Result
+			var scores [2]arena.Evaluation
 			for i := range scores {
 				eng := sandbox.NewEngine(2)
 				scores[i] = evaluate(t, eng, `{"seeds":[11,12]}`, exampleModules[name])

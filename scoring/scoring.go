@@ -87,17 +87,6 @@ func decodeParams(raw json.RawMessage, dst any) error {
 	return nil
 }
 
-// Result is the outcome of evaluating one module.
-type Result struct {
-	Status           arena.Status       `json:"status"`
-	Score            *float64           `json:"score"`
-	Error            string             `json:"error"`
-	FuelUsed         *int64             `json:"fuel_used"`
-	FailedTasks      int                `json:"failed_tasks"`
-	BenchmarkVersion int                `json:"benchmark_version"`
-	Tasks            []arena.TaskResult `json:"tasks"`
-}
-
 // SandboxLimits converts a challenge's limits to the sandbox's.
 func SandboxLimits(l arena.Limits) sandbox.Limits {
 	return sandbox.Limits{
@@ -112,8 +101,8 @@ func SandboxLimits(l arena.Limits) sandbox.Limits {
 // aggregates the score. A module that fails validation is rejected; one
 // whose every task fails is failed. An error return means the evaluation
 // itself could not finish (the host is shutting down): nothing is decided.
-func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.Limits, wasm []byte) (Result, error) {
-	res := Result{BenchmarkVersion: b.Version()}
+func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.Limits, wasm []byte) (arena.Evaluation, error) {
+	res := arena.Evaluation{BenchmarkVersion: b.Version()}
 	sl := SandboxLimits(lim)
 	mod, err := eng.Load(ctx, wasm, b.ABI(), sl)
 	if err != nil {

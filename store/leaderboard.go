@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/arena-dev/arena"
+)
+
+// Leaderboard ranks competitors by their best scored submission; ties go
+// to whoever scored first.
+func (s *Store) Leaderboard(ctx context.Context, challengeID int64) ([]arena.LeaderboardEntry, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT name, id, score, finished_at FROM (
+			SELECT DISTINCT ON (s.competitor_id) co.name, s.id::text AS id, s.score, s.finished_at
+			FROM submissions s JOIN competitors co ON co.id = s.competitor_id
+			WHERE s.challenge_id = $1 AND s.status = 'scored'
+			ORDER BY s.competitor_id, s.score DESC, s.finished_at, s.id
+		) best
+		ORDER BY score DESC, finished_at, id`, challengeID)
+	if err != nil {
+		return nil, fmt.Errorf("leaderboard: %w", err)
+	}
+	defer rows.Close()
+	out := []arena.LeaderboardEntry{}
+	for rows.Next() {
+		e := arena.LeaderboardEntry{Rank: len(out) + 1}
+		if err := rows.Scan(&e.Competitor, &e.SubmissionID, &e.Score, &e.ScoredAt); err != nil {
+			return nil, fmt.Errorf("leaderboard: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func championQuery(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, challengeID int64) (arena.Champion, error) {
+	var c arena.Champion
+	err := q.QueryRow(ctx, `
+		SELECT ch.slug, cr.submission_id::text, co.name, cr.score, encode(s.sha256, 'hex'), cr.crowned_at
+		FROM crownings cr
+		JOIN challenges ch ON ch.id = cr.challenge_id
+		JOIN submissions s ON s.id = cr.submission_id
+		JOIN competitors co ON co.id = s.competitor_id
+		WHERE cr.challenge_id = $1
+		ORDER BY cr.id DESC LIMIT 1`, challengeID,
+	).Scan(&c.Challenge, &c.SubmissionID, &c.Competitor, &c.Score, &c.SHA256, &c.CrownedAt)
+	return c, err
+}
+
+// Champion returns a challenge's current champion.
+func (s *Store) Champion(ctx context.Context, ch arena.Challenge) (arena.Champion, error) {
+	c, err := championQuery(ctx, s.pool, ch.ID)
+	if err != nil {
+		return c, notFound(err, "challenge %q has no champion yet", ch.Slug)
+	}
+	return c, nil
+}
+
+// ChampionModule returns the current champion with its module bytes.
+func (s *Store) ChampionModule(ctx context.Context, ch arena.Challenge) (arena.Champion, []byte, error) {
+	c, err := s.Champion(ctx, ch)
+	if err != nil {
+		return c, nil, err
+	}
+	var module []byte
+	if err := s.pool.QueryRow(ctx, `SELECT module FROM submissions WHERE id = $1`, c.SubmissionID).Scan(&module); err != nil {
+		return c, nil, fmt.Errorf("load champion module: %w", err)
+	}
+	return c, module, nil
+}

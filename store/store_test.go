@@ -1,0 +1,193 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/internal/pgtest"
+	"github.com/arena-dev/arena/store"
+)
+
+func newChallenge(t *testing.T, s *store.Store, slug string, margin float64) arena.Challenge {
+	t.Helper()
+	c := arena.Challenge{Slug: slug, Title: slug, Kind: "optimizer", BenchmarkVersion: 1,
+		Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: arena.Rules{Margin: margin}}
+	if err := s.CreateChallenge(context.Background(), &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func scored(score float64) arena.Evaluation {
+	return arena.Evaluation{Status: arena.StatusScored, Score: &score, BenchmarkVersion: 1,
+		Tasks: []arena.TaskResult{{Workload: "quadratic", Seed: 1, Loss: &score, BaselineLoss: 1, Score: score}}}
+}
+
+func TestKeysAndCompetitors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+
+	c, key, err := s.CreateCompetitor(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Authenticate(ctx, key)
+	if err != nil || p.Role != arena.RoleCompetitor || p.CompetitorID != c.ID || p.Name != "alice" {
+		t.Fatalf("authenticate: %+v %v", p, err)
+	}
+	if _, _, err := s.CreateCompetitor(ctx, "alice"); arena.ErrorCode(err) != arena.ECONFLICT {
+		t.Errorf("duplicate name: %v, want conflict", err)
+	}
+	for _, bad := range []string{"", "has space", "-dash", string(make([]byte, 41))} {
+		if _, _, err := s.CreateCompetitor(ctx, bad); arena.ErrorCode(err) != arena.EINVALID {
+			t.Errorf("name %q: %v, want invalid", bad, err)
+		}
+	}
+	if _, err := s.Authenticate(ctx, key+"x"); arena.ErrorCode(err) != arena.EUNAUTHORIZED {
+		t.Errorf("wrong key: %v, want unauthorized", err)
+	}
+
+	if ok, _ := s.HasAdmin(ctx); ok {
+		t.Fatal("fresh database has an admin")
+	}
+	admin, err := s.CreateKey(ctx, arena.RoleAdmin, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.HasAdmin(ctx); !ok {
+		t.Fatal("admin key not found")
+	}
+	if p, err := s.Authenticate(ctx, admin); err != nil || p.Role != arena.RoleAdmin || p.CompetitorID != 0 {
+		t.Fatalf("admin: %+v %v", p, err)
+	}
+	// A competitor key for an existing name is another key for that competitor.
+	second, err := s.CreateKey(ctx, arena.RoleCompetitor, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Authenticate(ctx, second); p.CompetitorID != c.ID {
+		t.Errorf("second key belongs to %d, want %d", p.CompetitorID, c.ID)
+	}
+}
+
+func TestSubmissionLifecycleAndCrown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	ch := newChallenge(t, s, "opt", 0.01)
+	alice, _, _ := s.CreateCompetitor(ctx, "alice")
+	bob, _, _ := s.CreateCompetitor(ctx, "bob")
+
+	sub := func(who arena.Competitor, module string) arena.Submission {
+		t.Helper()
+		x, err := s.CreateSubmission(ctx, ch, who.ID, []byte(module))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	a1 := sub(alice, "module-a1")
+	if _, err := s.CreateSubmission(ctx, ch, bob.ID, []byte("module-a1")); arena.ErrorCode(err) != arena.ECONFLICT {
+		t.Errorf("identical module from bob: %v, want conflict", err)
+	}
+	if _, err := s.CreateSubmission(ctx, ch, alice.ID, []byte("module-a1")); arena.ErrorCode(err) != arena.ECONFLICT {
+		t.Errorf("alice resubmitting: %v, want conflict", err)
+	}
+
+	if _, err := s.Champion(ctx, ch); arena.ErrorCode(err) != arena.ENOTFOUND {
+		t.Fatalf("champion before any score: %v, want not_found", err)
+	}
+	// Below baseline + margin: no crown.
+	if ok, err := s.Start(ctx, a1.ID); !ok || err != nil {
+		t.Fatalf("start: %v %v", ok, err)
+	}
+	if c, err := s.Finish(ctx, a1.ID, scored(0.005)); c != nil || err != nil {
+		t.Fatalf("finish below margin: crowned=%v err=%v", c, err)
+	}
+	// A redelivered job changes nothing.
+	if ok, _ := s.Start(ctx, a1.ID); ok {
+		t.Error("restarted a final submission")
+	}
+	if c, err := s.Finish(ctx, a1.ID, scored(5)); c != nil || err != nil {
+		t.Fatalf("second finish: crowned=%v err=%v", c, err)
+	}
+	got, err := s.Submission(ctx, a1.ID)
+	if err != nil || got.Status != arena.StatusScored || *got.Score != 0.005 || len(got.Tasks) != 1 {
+		t.Fatalf("after finish: %+v %v", got, err)
+	}
+
+	b1 := sub(bob, "module-b1")
+	c, err := s.Finish(ctx, b1.ID, scored(0.5))
+	if err != nil || c == nil || c.SubmissionID != b1.ID || c.Competitor != "bob" {
+		t.Fatalf("bob should be crowned: %+v %v", c, err)
+	}
+	// Beats the champion, but not by the margin.
+	a2 := sub(alice, "module-a2")
+	if c, _ := s.Finish(ctx, a2.ID, scored(0.505)); c != nil {
+		t.Errorf("crowned within the margin: %+v", c)
+	}
+	a3 := sub(alice, "module-a3")
+	if c, _ := s.Finish(ctx, a3.ID, scored(0.7)); c == nil || c.SubmissionID != a3.ID {
+		t.Errorf("alice should take the crown: %+v", c)
+	}
+	champ, module, err := s.ChampionModule(ctx, ch)
+	if err != nil || champ.SubmissionID != a3.ID || string(module) != "module-a3" {
+		t.Fatalf("champion module: %+v %q %v", champ, module, err)
+	}
+
+	failed := sub(bob, "module-b2")
+	if _, err := s.Finish(ctx, failed.ID, arena.Evaluation{Status: arena.StatusFailed, Error: "trap"}); err != nil {
+		t.Fatal(err)
+	}
+	lb, err := s.Leaderboard(ctx, ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		who   string
+		id    string
+		score float64
+	}{{"alice", a3.ID, 0.7}, {"bob", b1.ID, 0.5}}
+	if len(lb) != len(want) {
+		t.Fatalf("leaderboard %+v", lb)
+	}
+	for i, w := range want {
+		if lb[i].Rank != i+1 || lb[i].Competitor != w.who || lb[i].SubmissionID != w.id || lb[i].Score != w.score {
+			t.Errorf("rank %d: %+v, want %+v", i+1, lb[i], w)
+		}
+	}
+
+	if _, err := s.Submission(ctx, "not-a-uuid"); arena.ErrorCode(err) != arena.ENOTFOUND {
+		t.Errorf("bad id: %v", err)
+	}
+	if _, err := s.Submission(ctx, "00000000-0000-0000-0000-000000000000"); arena.ErrorCode(err) != arena.ENOTFOUND {
+		t.Errorf("missing id: %v", err)
+	}
+}
+
+func TestStaleSubmissionsAreReturnedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	ch := newChallenge(t, s, "opt", 0.01)
+	alice, _, _ := s.CreateCompetitor(ctx, "alice")
+	q, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("queued"))
+	r, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("running"))
+	if _, err := s.Start(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.Stale(ctx, 0, 0, 10)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("stale: %v %v, want both %s and %s", ids, err, q.ID, r.ID)
+	}
+	got, _ := s.Submission(ctx, r.ID)
+	if got.Status != arena.StatusQueued {
+		t.Errorf("stale running submission is %s, want queued", got.Status)
+	}
+	if ids, _ := s.Stale(ctx, 3600e9, 3600e9, 10); len(ids) != 0 {
+		t.Errorf("just-touched rows returned again: %v", ids)
+	}
+}

@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/arena-dev/arena"
+)
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func checkID(id string) error {
+	if !uuidPattern.MatchString(id) {
+		return arena.Errorf(arena.ENOTFOUND, "no submission %q", id)
+	}
+	return nil
+}
+
+// CreateSubmission stores module as a queued submission. An identical
+// module already in the challenge is a conflict: it belongs to whoever
+// submitted it first.
+func (s *Store) CreateSubmission(ctx context.Context, ch arena.Challenge, competitorID int64, module []byte) (arena.Submission, error) {
+	sum := sha256.Sum256(module)
+	sub := arena.Submission{ChallengeID: ch.ID, Challenge: ch.Slug, CompetitorID: competitorID,
+		SHA256: hex.EncodeToString(sum[:]), Size: len(module), Status: arena.StatusQueued}
+	err := s.pool.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO submissions (challenge_id, competitor_id, sha256, module)
+			VALUES ($1, $2, $3, $4)
+			RETURNING id::text, created_at, competitor_id)
+		SELECT ins.id, ins.created_at, c.name FROM ins JOIN competitors c ON c.id = ins.competitor_id`,
+		ch.ID, competitorID, sum[:], module,
+	).Scan(&sub.ID, &sub.CreatedAt, &sub.Competitor)
+	if isUniqueViolation(err, "submissions_challenge_id_sha256_key") {
+		var firstID, firstBy string
+		var firstCompetitor int64
+		if qerr := s.pool.QueryRow(ctx, `
+			SELECT s.id::text, s.competitor_id, c.name FROM submissions s JOIN competitors c ON c.id = s.competitor_id
+			WHERE s.challenge_id = $1 AND s.sha256 = $2`, ch.ID, sum[:]).Scan(&firstID, &firstCompetitor, &firstBy); qerr != nil {
+			return sub, fmt.Errorf("look up identical submission: %w", qerr)
+		}
+		if firstCompetitor == competitorID {
+			return sub, arena.Errorf(arena.ECONFLICT, "you already submitted this module to %s as %s", ch.Slug, firstID)
+		}
+		return sub, arena.Errorf(arena.ECONFLICT, "an identical module was already submitted to %s by %s; it is theirs", ch.Slug, firstBy)
+	}
+	if err != nil {
+		return sub, fmt.Errorf("insert submission: %w", err)
+	}
+	return sub, nil
+}
+
+const submissionColumns = `s.id::text, ch.id, ch.slug, s.competitor_id, co.name, encode(s.sha256, 'hex'),
+	octet_length(s.module), s.status, s.score, s.error, s.fuel_used, s.failed_tasks, s.attempts,
+	s.created_at, s.finished_at`
+
+const submissionJoins = `FROM submissions s
+	JOIN challenges ch ON ch.id = s.challenge_id
+	JOIN competitors co ON co.id = s.competitor_id`
+
+func scanSubmission(row pgx.Row) (arena.Submission, error) {
+	var sub arena.Submission
+	var status string
+	err := row.Scan(&sub.ID, &sub.ChallengeID, &sub.Challenge, &sub.CompetitorID, &sub.Competitor, &sub.SHA256,
+		&sub.Size, &status, &sub.Score, &sub.Error, &sub.FuelUsed, &sub.FailedTasks, &sub.Attempts,
+		&sub.CreatedAt, &sub.FinishedAt)
+	sub.Status = arena.Status(status)
+	return sub, err
+}
+
+// Submission returns a submission with its per-task results.
+func (s *Store) Submission(ctx context.Context, id string) (arena.Submission, error) {
+	if err := checkID(id); err != nil {
+		return arena.Submission{}, err
+	}
+	sub, err := scanSubmission(s.pool.QueryRow(ctx, `SELECT `+submissionColumns+` `+submissionJoins+` WHERE s.id = $1`, id))
+	if err != nil {
+		return sub, notFound(err, "no submission %q", id)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT workload, seed, loss, baseline_loss, score, fuel_used, error, log
+		FROM task_results WHERE submission_id = $1 ORDER BY idx`, id)
+	if err != nil {
+		return sub, fmt.Errorf("load task results: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t arena.TaskResult
+		var seed int64
+		if err := rows.Scan(&t.Workload, &seed, &t.Loss, &t.BaselineLoss, &t.Score, &t.FuelUsed, &t.Error, &t.Log); err != nil {
+			return sub, fmt.Errorf("load task results: %w", err)
+		}
+		t.Seed = uint64(seed)
+		sub.Tasks = append(sub.Tasks, t)
+	}
+	return sub, rows.Err()
+}
+
+// Submissions lists a challenge's submissions, newest first; competitorID
+// zero means everyone's.
+func (s *Store) Submissions(ctx context.Context, challengeID, competitorID int64, limit int) ([]arena.Submission, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+submissionColumns+` `+submissionJoins+`
+		WHERE s.challenge_id = $1 AND ($2 = 0 OR s.competitor_id = $2)
+		ORDER BY s.created_at DESC LIMIT $3`, challengeID, competitorID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list submissions: %w", err)
+	}
+	defer rows.Close()
+	out := []arena.Submission{}
+	for rows.Next() {
+		sub, err := scanSubmission(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list submissions: %w", err)
+		}
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// Job is what a worker needs to evaluate a submission.
+type Job struct {
+	Submission arena.Submission
+	Challenge  arena.Challenge
+	Module     []byte
+}
+
+// Job loads a submission with its challenge and module bytes.
+func (s *Store) Job(ctx context.Context, id string) (Job, error) {
+	var j Job
+	if err := checkID(id); err != nil {
+		return j, err
+	}
+	sub, err := scanSubmission(s.pool.QueryRow(ctx, `SELECT `+submissionColumns+` `+submissionJoins+` WHERE s.id = $1`, id))
+	if err != nil {
+		return j, notFound(err, "no submission %q", id)
+	}
+	j.Submission = sub
+	if err := s.pool.QueryRow(ctx, `SELECT module FROM submissions WHERE id = $1`, id).Scan(&j.Module); err != nil {
+		return j, fmt.Errorf("load module: %w", err)
+	}
+	ch, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+challengeColumns+` FROM challenges WHERE id = $1`, sub.ChallengeID))
+	if err != nil {
+		return j, fmt.Errorf("load challenge: %w", err)
+	}
+	j.Challenge = ch
+	return j, nil
+}
+
+// Start marks a submission running. It returns false when the submission
+// is already final, so a redelivered job is dropped.
+func (s *Store) Start(ctx context.Context, id string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE submissions SET status = 'running', attempts = attempts + 1,
+			started_at = now(), updated_at = now()
+		WHERE id = $1 AND status IN ('queued', 'running')`, id)
+	if err != nil {
+		return false, fmt.Errorf("start submission: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Heartbeat records that a worker is still evaluating a submission.
+func (s *Store) Heartbeat(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE submissions SET updated_at = now() WHERE id = $1 AND status = 'running'`, id)
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Finish records an evaluation and, when it beats the better of the
+// baseline and the champion by the challenge's margin, crowns it; all in
+// one transaction. Finishing a submission that is already final changes
+// nothing, so a redelivered job is harmless. It returns the new champion,
+// or nil when the crown did not change.
+func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation) (*arena.Champion, error) {
+	var crowned *arena.Champion
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var challengeID int64
+		err := tx.QueryRow(ctx, `
+			UPDATE submissions SET status = $2, score = $3, error = $4, fuel_used = $5,
+				failed_tasks = $6, benchmark_version = $7, finished_at = now(), updated_at = now()
+			WHERE id = $1 AND status IN ('queued', 'running')
+			RETURNING challenge_id`,
+			id, string(ev.Status), ev.Score, ev.Error, ev.FuelUsed, ev.FailedTasks, ev.BenchmarkVersion,
+		).Scan(&challengeID)
+		if err == pgx.ErrNoRows {
+			return nil // already final
+		}
+		if err != nil {
+			return fmt.Errorf("record result: %w", err)
+		}
+		batch := &pgx.Batch{}
+		for i, t := range ev.Tasks {
+			batch.Queue(`
+				INSERT INTO task_results (submission_id, idx, workload, seed, loss, baseline_loss, score, fuel_used, error, log)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+				id, i, t.Workload, int64(t.Seed), t.Loss, t.BaselineLoss, t.Score, t.FuelUsed, t.Error, t.Log)
+		}
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return fmt.Errorf("record task results: %w", err)
+		}
+		if ev.Status != arena.StatusScored || ev.Score == nil {
+			return nil
+		}
+		crowned, err = crown(ctx, tx, challengeID, id, *ev.Score)
+		return err
+	})
+	return crowned, err
+}
+
+// crown makes the submission champion if its score clears the bar. The
+// challenge row is locked so two results cannot both take the crown.
+func crown(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score float64) (*arena.Champion, error) {
+	var margin float64
+	err := tx.QueryRow(ctx, `SELECT (rules->>'margin')::float8 FROM challenges WHERE id = $1 FOR UPDATE`, challengeID).Scan(&margin)
+	if err != nil {
+		return nil, fmt.Errorf("lock challenge: %w", err)
+	}
+	bar := 0.0 // the baseline's score
+	var current float64
+	err = tx.QueryRow(ctx, `SELECT score FROM crownings WHERE challenge_id = $1 ORDER BY id DESC LIMIT 1`, challengeID).Scan(&current)
+	switch {
+	case err == nil:
+		bar = max(bar, current)
+	case err != pgx.ErrNoRows:
+		return nil, fmt.Errorf("load champion: %w", err)
+	}
+	if score <= bar+margin {
+		return nil, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO crownings (challenge_id, submission_id, score) VALUES ($1, $2, $3)`, challengeID, id, score); err != nil {
+		return nil, fmt.Errorf("crown: %w", err)
+	}
+	ch, err := championQuery(ctx, tx, challengeID)
+	if err != nil {
+		return nil, err
+	}
+	return &ch, nil
+}
+
+// Stale returns submissions whose job may have been lost: queued rows not
+// touched for queuedAfter, and running rows whose worker has not sent a
+// heartbeat for runningAfter (those go back to queued). It touches them so
+// the next sweep does not return them again at once.
+func (s *Store) Stale(ctx context.Context, queuedAfter, runningAfter time.Duration, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE submissions SET status = 'queued', updated_at = now()
+		WHERE id IN (
+			SELECT id FROM submissions
+			WHERE (status = 'queued' AND updated_at < now() - make_interval(secs => $1))
+			   OR (status = 'running' AND updated_at < now() - make_interval(secs => $2))
+			ORDER BY updated_at LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		RETURNING id::text`, queuedAfter.Seconds(), runningAfter.Seconds(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("find stale submissions: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
