@@ -1,0 +1,189 @@
+// Package worker evaluates submissions: it pulls jobs from the queue, runs
+// the benchmark in the sandbox and records results in the store.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/scoring"
+	"github.com/arena-dev/arena/store"
+)
+
+// Worker scores submissions. It is stateless: run as many as you like, in
+// one process or across machines.
+type Worker struct {
+	Store       *store.Store
+	Queue       *queue.Queue
+	Engine      *sandbox.Engine
+	Logger      *slog.Logger
+	Concurrency int           // evaluations at once; at least 1
+	Heartbeat   time.Duration // how often a running job reports progress
+}
+
+// Run consumes jobs until ctx is done.
+func (w *Worker) Run(ctx context.Context) error {
+	n := max(1, w.Concurrency)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		jobs, err := w.Queue.Jobs(ctx)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- w.loop(ctx, jobs, w.Logger.With("worker", i))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Worker) loop(ctx context.Context, jobs *queue.Jobs, log *slog.Logger) error {
+	for {
+		job, err := jobs.Next()
+		if err == queue.ErrStopped || ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if job != nil {
+				log.Error("dropping malformed job", "err", err)
+				_ = job.Drop(err.Error())
+				continue
+			}
+			log.Warn("waiting for jobs", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		w.handle(ctx, job, log.With("submission", job.SubmissionID, "attempt", job.Attempt))
+	}
+}
+
+// handle settles one delivery: acked when the submission is final,
+// retried when the host could not finish the evaluation.
+func (w *Worker) handle(ctx context.Context, job *queue.Job, log *slog.Logger) {
+	err := w.evaluate(ctx, job, log)
+	if err == nil {
+		if err := job.Ack(); err != nil {
+			log.Warn("ack job", "err", err)
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		// Shutting down: hand the job straight to another worker.
+		log.Info("evaluation interrupted by shutdown; job released")
+		_ = job.Retry(0)
+		return
+	}
+	if job.LastAttempt {
+		log.Error("evaluation failed on its last attempt", "err", err)
+		ev := arena.Evaluation{Status: arena.StatusFailed,
+			Error: fmt.Sprintf("internal error: the evaluation could not complete after %d attempts; this does not count against you", job.Attempt)}
+		if _, ferr := w.Store.Finish(ctx, job.SubmissionID, ev); ferr != nil {
+			log.Error("record failure", "err", ferr)
+		}
+		_ = job.Ack()
+		return
+	}
+	log.Warn("evaluation failed; will retry", "err", err)
+	_ = job.Retry(5 * time.Second)
+}
+
+func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	j, err := w.Store.Job(ctx, job.SubmissionID)
+	if arena.ErrorCode(err) == arena.ENOTFOUND {
+		log.Warn("job for an unknown submission; dropped")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if j.Submission.Status.Final() {
+		return nil // a redelivery of a job already done
+	}
+	started, err := w.Store.Start(ctx, j.Submission.ID)
+	if err != nil || !started {
+		return err
+	}
+	bench, err := scoring.New(j.Challenge.Kind, j.Challenge.Params)
+	if err != nil {
+		return fmt.Errorf("challenge %s: %w", j.Challenge.Slug, err)
+	}
+
+	stop := w.heartbeat(ctx, job, j.Submission.ID, log)
+	begin := time.Now()
+	ev, err := scoring.Evaluate(ctx, w.Engine, bench, j.Challenge.Limits, j.Module)
+	stop()
+	if err != nil {
+		return err
+	}
+	champ, err := w.Store.Finish(ctx, j.Submission.ID, ev)
+	if err != nil {
+		return err
+	}
+	log.Info("evaluated", "status", ev.Status, "score", ev.Score, "failed_tasks", ev.FailedTasks, "took", time.Since(begin).Round(time.Millisecond))
+	if champ != nil {
+		log.Info("new champion", "challenge", champ.Challenge, "competitor", champ.Competitor, "score", champ.Score)
+		if err := w.Queue.PublishChampion(champ.Challenge, champ); err != nil {
+			log.Warn("announce champion", "err", err)
+		}
+	}
+	return nil
+}
+
+// heartbeat keeps the job's ack deadline and the row's liveness fresh
+// while an evaluation runs; the returned function stops it.
+func (w *Worker) heartbeat(ctx context.Context, job *queue.Job, id string, log *slog.Logger) func() {
+	every := w.Heartbeat
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := job.InProgress(); err != nil {
+					log.Warn("heartbeat to queue", "err", err)
+				}
+				if err := w.Store.Heartbeat(ctx, id); err != nil {
+					log.Warn("heartbeat to store", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
