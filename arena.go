@@ -155,3 +155,26 @@ type Champion struct {
 	SHA256       string    `json:"sha256"`
 	CrownedAt    time.Time `json:"crowned_at"`
 }
+
+// Validate checks that every limit is in its allowed range.
+func (l Limits) Validate() error {
+	switch {
+	case l.MaxModuleBytes < 1 || l.MaxModuleBytes > 64<<20:
+		return Errorf(EINVALID, "limits.max_module_bytes: must be between 1 and %d, got %d", 64<<20, l.MaxModuleBytes)
+	case l.MemoryPages < 1 || l.MemoryPages > 65536:
+		return Errorf(EINVALID, "limits.memory_pages: must be between 1 and 65536, got %d", l.MemoryPages)
+	case l.TaskTimeoutMS < 10 || l.TaskTimeoutMS > 600_000:
+		return Errorf(EINVALID, "limits.task_timeout_ms: must be between 10 and 600000, got %d", l.TaskTimeoutMS)
+	case l.MaxLogBytes < 0 || l.MaxLogBytes > 1<<20:
+		return Errorf(EINVALID, "limits.max_log_bytes: must be between 0 and %d, got %d", 1<<20, l.MaxLogBytes)
+	}
+	return nil
+}
+
+// Validate checks the rules.
+func (r Rules) Validate() error {
+	if !(r.Margin >= 0 && r.Margin <= 10) {
+		return Errorf(EINVALID, "rules.margin: must be between 0 and 10, got %v", r.Margin)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero/sys"
@@ -24,7 +25,8 @@ func reject(format string, args ...any) error {
 // limit, or a pointer outside its memory.
 type RunError struct {
 	Func     string // the export being called, or "instantiation"
-	Reason   string
+	Reason   string // one line
+	Detail   string // more lines, such as a wasm stack trace
 	TimedOut bool
 }
 
@@ -52,5 +54,6 @@ func classify(ctx context.Context, fn string, timeout time.Duration, err error) 
 		}
 		return &RunError{Func: fn, Reason: fmt.Sprintf("module exited with code %d", exit.ExitCode())}
 	}
-	return &RunError{Func: fn, Reason: err.Error()}
+	reason, detail, _ := strings.Cut(err.Error(), "\n")
+	return &RunError{Func: fn, Reason: reason, Detail: detail}
 }

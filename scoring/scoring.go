@@ -177,6 +177,9 @@ func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, l
 		}
 		tr.Workload, tr.Seed = task.Workload, task.Seed
 		tr.Error = run.Error()
+		if run.Detail != "" {
+			tr.Log += run.Detail + "\n"
+		}
 	}
 	return tr, nil
 }
@@ -200,4 +203,26 @@ func finite(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+// Prepare validates a challenge's kind, params, limits and rules and
+// normalizes its params (defaults filled in) and benchmark version.
+func Prepare(c *arena.Challenge) error {
+	b, err := New(c.Kind, c.Params)
+	if err != nil {
+		return err
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return err
+	}
+	if err := c.Rules.Validate(); err != nil {
+		return err
+	}
+	params, err := json.Marshal(b.Params())
+	if err != nil {
+		return fmt.Errorf("encode params: %w", err)
+	}
+	c.Params = params
+	c.BenchmarkVersion = b.Version()
+	return nil
 }

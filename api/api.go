@@ -1,0 +1,19 @@
+// Package api is Arena's REST API (chi). Handlers live one file per
+// resource; router.go wires them; errors.go maps arena error codes to HTTP.
+package api
+
+import (
+	"log/slog"
+
+	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/store"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	Store  *store.Store
+	Queue  *queue.Queue
+	Engine *sandbox.Engine // static validation of uploads, shared with in-process workers
+	Logger *slog.Logger
+}

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/scoring"
+	"github.com/arena-dev/arena/store"
+)
+
+type createChallengeRequest struct {
+	Slug        string          `json:"slug"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Kind        string          `json:"kind"`
+	Params      json.RawMessage `json:"params"`
+	Limits      json.RawMessage `json:"limits"`
+	Rules       json.RawMessage `json:"rules"`
+}
+
+// overlay decodes a partial JSON object over dst, so omitted fields keep
+// their defaults; field names it does not know are errors.
+func overlay(field string, raw json.RawMessage, dst any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := strictUnmarshal(raw, dst); err != nil {
+		return arena.Errorf(arena.EINVALID, "%s: %v", field, err)
+	}
+	return nil
+}
+
+func (s *Server) createChallenge(w http.ResponseWriter, r *http.Request) {
+	var req createChallengeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	c, err := NewChallenge(req.Slug, req.Title, req.Description, req.Kind, req.Params, req.Limits, req.Rules)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Store.CreateChallenge(r.Context(), &c); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/challenges/"+c.Slug)
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// NewChallenge validates a challenge definition and fills in the
+// documented defaults for omitted params, limits and rules.
+func NewChallenge(slug, title, description, kind string, params, limits, rules json.RawMessage) (arena.Challenge, error) {
+	c := arena.Challenge{Slug: slug, Title: title, Description: description, Kind: kind,
+		Params: params, Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
+	if err := store.ValidSlug(slug); err != nil {
+		return c, err
+	}
+	if c.Title == "" {
+		c.Title = slug
+	}
+	if err := overlay("limits", limits, &c.Limits); err != nil {
+		return c, err
+	}
+	if err := overlay("rules", rules, &c.Rules); err != nil {
+		return c, err
+	}
+	if err := scoring.Prepare(&c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (s *Server) listChallenges(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.Store.Challenges(r.Context())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"challenges": cs})
+}
+
+// challengeView adds what a competitor needs to aim: the ABI and the
+// current score to beat.
+type challengeView struct {
+	arena.Challenge
+	ABI         []string `json:"abi"`
+	ScoreToBeat float64  `json:"score_to_beat"`
+}
+
+func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	b, err := scoring.New(c.Kind, c.Params)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v := challengeView{Challenge: c, ScoreToBeat: c.Rules.Margin}
+	for _, f := range b.ABI().Funcs {
+		v.ABI = append(v.ABI, f.String())
+	}
+	champ, err := s.Store.Champion(r.Context(), c)
+	switch {
+	case err == nil:
+		v.ScoreToBeat = max(0, champ.Score) + c.Rules.Margin
+	case arena.ErrorCode(err) != arena.ENOTFOUND:
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}

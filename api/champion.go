@@ -1,0 +1,109 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/arena-dev/arena"
+)
+
+func (s *Server) champion(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	champ, err := s.Store.Champion(r.Context(), c)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, champ)
+}
+
+// championModule serves the champion's bytes; the ETag is their sha256,
+// so trainers can poll cheaply with If-None-Match.
+func (s *Server) championModule(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	champ, module, err := s.Store.ChampionModule(r.Context(), c)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	etag := `"` + champ.SHA256 + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("X-Arena-Submission", champ.SubmissionID)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/wasm")
+	w.Header().Set("Content-Length", strconv.Itoa(len(module)))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-champion.wasm"`, c.Slug))
+	_, _ = w.Write(module)
+}
+
+// championEvents streams champion changes as server-sent events: the
+// current champion first (when there is one), then each new one.
+func (s *Server) championEvents(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		s.Error(w, r, fmt.Errorf("response writer cannot stream"))
+		return
+	}
+	events := make(chan []byte, 8)
+	stop, err := s.Queue.SubscribeChampion(c.Slug, func(data []byte) {
+		select {
+		case events <- data:
+		default: // a slow reader misses intermediate champions, never the connection
+		}
+	})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	defer stop()
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	send := func(data []byte) {
+		fmt.Fprintf(w, "event: champion\ndata: %s\n\n", data)
+		flusher.Flush()
+	}
+	champ, err := s.Store.Champion(r.Context(), c)
+	switch {
+	case err == nil:
+		data, _ := json.Marshal(champ)
+		send(data)
+	case arena.ErrorCode(err) != arena.ENOTFOUND:
+		s.Logger.Warn("champion events: load current champion", "err", err)
+	}
+	keepAlive := time.NewTicker(25 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case data := <-events:
+			send(data)
+		case <-keepAlive.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+			flusher.Flush()
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/arena-dev/arena"
+)
+
+// Router returns the whole HTTP surface: the API under /api/v1, health,
+// and web (the server-rendered pages) for everything else.
+func (s *Server) Router(web http.Handler) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(middleware.RealIP)
+	r.Use(s.logRequests)
+	r.Use(middleware.Recoverer)
+
+	r.Get("/healthz", s.health)
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.authenticate)
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			s.Error(w, r, arena.Errorf(arena.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			s.Error(w, r, arena.Errorf(arena.EINVALID, "method %s is not allowed on %s", r.Method, r.URL.Path))
+		})
+
+		r.Post("/competitors", s.createCompetitor)
+		r.Get("/me", s.me)
+
+		r.Get("/challenges", s.listChallenges)
+		r.With(s.require(arena.RoleAdmin)).Post("/challenges", s.createChallenge)
+		r.Route("/challenges/{slug}", func(r chi.Router) {
+			r.Get("/", s.getChallenge)
+			r.Get("/leaderboard", s.leaderboard)
+			r.Get("/submissions", s.listSubmissions)
+			r.With(s.require(arena.RoleCompetitor)).Post("/submissions", s.createSubmission)
+			r.Get("/champion", s.champion)
+			r.Get("/champion/module", s.championModule)
+			r.Get("/champion/events", s.championEvents)
+		})
+		r.Get("/submissions/{id}", s.getSubmission)
+	})
+
+	if web != nil {
+		r.Mount("/", web)
+	}
+	return r
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if err := s.Store.Ping(r.Context()); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		begin := time.Now()
+		next.ServeHTTP(ww, r)
+		s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
+			slog.String("request_id", middleware.GetReqID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", ww.Status()), slog.Duration("took", time.Since(begin)))
+	})
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/scoring"
+)
+
+// createSubmission takes a module as the raw request body. It is
+// validated statically before anything is stored, committed as queued,
+// and only then published to the workers.
+func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, _ := principal(r)
+	c, err := s.Store.Challenge(ctx, chi.URLParam(r, "slug"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/wasm" && mt != "application/octet-stream" {
+		s.Error(w, r, arena.Errorf(arena.EINVALID, "Content-Type must be application/wasm, got %q", r.Header.Get("Content-Type")))
+		return
+	}
+	module, err := io.ReadAll(io.LimitReader(r.Body, int64(c.Limits.MaxModuleBytes)+1))
+	if err != nil {
+		s.Error(w, r, arena.Errorf(arena.EINVALID, "reading the module: %v", err))
+		return
+	}
+	if len(module) > c.Limits.MaxModuleBytes {
+		s.Error(w, r, arena.Errorf(arena.EINVALID, "the module is larger than this challenge's limit of %d bytes", c.Limits.MaxModuleBytes))
+		return
+	}
+	bench, err := scoring.New(c.Kind, c.Params)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	mod, err := s.Engine.Load(ctx, module, bench.ABI(), scoring.SandboxLimits(c.Limits))
+	if err != nil {
+		if rej, ok := err.(*sandbox.RejectError); ok {
+			s.Error(w, r, arena.Errorf(arena.EINVALID, "module rejected: %s", rej.Reason))
+			return
+		}
+		s.Error(w, r, fmt.Errorf("validate module: %w", err))
+		return
+	}
+	mod.Release(ctx)
+
+	sub, err := s.Store.CreateSubmission(ctx, c, p.CompetitorID, module)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Queue.Publish(ctx, sub.ID); err != nil {
+		// Committed is what counts: the reconciler republishes it.
+		s.Logger.Warn("publish job; the reconciler will retry", "submission", sub.ID, "err", err)
+	}
+	w.Header().Set("Location", "/api/v1/submissions/"+sub.ID)
+	writeJSON(w, http.StatusAccepted, sub)
+}
+
+// getSubmission shows a submission to anyone; per-task details, which
+// include the module's logs, only to its owner and admins.
+func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
+	sub, err := s.Store.Submission(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !canSeeDetails(r, sub) {
+		sub.Tasks = nil
+	}
+	if sub.Tasks == nil {
+		sub.Tasks = []arena.TaskResult{}
+	}
+	writeJSON(w, http.StatusOK, sub)
+}
+
+func canSeeDetails(r *http.Request, sub arena.Submission) bool {
+	p, ok := principal(r)
+	return ok && (p.Role == arena.RoleAdmin || p.CompetitorID == sub.CompetitorID)
+}
+
+// listSubmissions lists a challenge's recent submissions; ?mine=1 keeps
+// only the caller's.
+func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var competitorID int64
+	if r.URL.Query().Get("mine") != "" {
+		p, ok := principal(r)
+		if !ok || p.CompetitorID == 0 {
+			s.Error(w, r, arena.Errorf(arena.EUNAUTHORIZED, "?mine needs a competitor key"))
+			return
+		}
+		competitorID = p.CompetitorID
+	}
+	subs, err := s.Store.Submissions(r.Context(), c.ID, competitorID, 100)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"submissions": subs})
+}

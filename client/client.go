@@ -1,0 +1,201 @@
+// Package client is a Go client for Arena's REST API, used by the CLI and
+// by downstream trainers that pull champions.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/arena-dev/arena"
+)
+
+// Client talks to one Arena server.
+type Client struct {
+	BaseURL string // e.g. http://localhost:8080
+	Key     string // API key; empty for public calls
+	HTTP    *http.Client
+}
+
+// New returns a client for baseURL with key.
+func New(baseURL, key string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Key: key, HTTP: &http.Client{Timeout: 2 * time.Minute}}
+}
+
+// Error is an error response from the server.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code) }
+
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.Reader, out any) (http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Key)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reach Arena at %s: %w", c.BaseURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
+			return nil, &Error{Status: resp.StatusCode, Code: "http", Message: strings.TrimSpace(string(data))}
+		}
+		return nil, &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	switch o := out.(type) {
+	case nil:
+	case *[]byte:
+		*o, err = io.ReadAll(resp.Body)
+	default:
+		err = json.NewDecoder(resp.Body).Decode(out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", method, path, err)
+	}
+	return resp.Header, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, out any) error {
+	_, err := c.do(ctx, http.MethodGet, path, "", nil, out)
+	return err
+}
+
+func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, http.MethodPost, path, "application/json", bytes.NewReader(data), out)
+	return err
+}
+
+// Registration is a new competitor with its key, shown once.
+type Registration struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	APIKey string `json:"api_key"`
+}
+
+// Register creates a competitor.
+func (c *Client) Register(ctx context.Context, name string) (Registration, error) {
+	var r Registration
+	return r, c.postJSON(ctx, "/api/v1/competitors", map[string]string{"name": name}, &r)
+}
+
+// ChallengeSpec is the body of a challenge definition.
+type ChallengeSpec struct {
+	Slug        string          `json:"slug"`
+	Title       string          `json:"title,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Kind        string          `json:"kind"`
+	Params      json.RawMessage `json:"params,omitempty"`
+	Limits      json.RawMessage `json:"limits,omitempty"`
+	Rules       json.RawMessage `json:"rules,omitempty"`
+}
+
+// CreateChallenge defines a challenge (admin key).
+func (c *Client) CreateChallenge(ctx context.Context, spec ChallengeSpec) (arena.Challenge, error) {
+	var ch arena.Challenge
+	return ch, c.postJSON(ctx, "/api/v1/challenges", spec, &ch)
+}
+
+// Challenge fetches a challenge's definition.
+func (c *Client) Challenge(ctx context.Context, slug string) (arena.Challenge, error) {
+	var ch arena.Challenge
+	return ch, c.getJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug), &ch)
+}
+
+// Submit uploads a module to a challenge.
+func (c *Client) Submit(ctx context.Context, slug string, module []byte) (arena.Submission, error) {
+	var s arena.Submission
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/challenges/"+url.PathEscape(slug)+"/submissions",
+		"application/wasm", bytes.NewReader(module), &s)
+	return s, err
+}
+
+// Submission fetches a submission's status and, for its owner, task details.
+func (c *Client) Submission(ctx context.Context, id string) (arena.Submission, error) {
+	var s arena.Submission
+	return s, c.getJSON(ctx, "/api/v1/submissions/"+url.PathEscape(id), &s)
+}
+
+// Wait polls a submission until it is final or ctx ends.
+func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (arena.Submission, error) {
+	for {
+		s, err := c.Submission(ctx, id)
+		if err != nil || s.Status.Final() {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// Leaderboard fetches a challenge's ranking.
+func (c *Client) Leaderboard(ctx context.Context, slug string) ([]arena.LeaderboardEntry, error) {
+	var lb struct {
+		Entries []arena.LeaderboardEntry `json:"entries"`
+	}
+	return lb.Entries, c.getJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/leaderboard", &lb)
+}
+
+// Champion fetches a challenge's current champion.
+func (c *Client) Champion(ctx context.Context, slug string) (arena.Champion, error) {
+	var ch arena.Champion
+	return ch, c.getJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/champion", &ch)
+}
+
+// ChampionModule downloads the champion's module and checks that its
+// sha256 matches the one the server advertises.
+func (c *Client) ChampionModule(ctx context.Context, slug string) (arena.Champion, []byte, error) {
+	champ, err := c.Champion(ctx, slug)
+	if err != nil {
+		return champ, nil, err
+	}
+	var module []byte
+	h, err := c.do(ctx, http.MethodGet, "/api/v1/challenges/"+url.PathEscape(slug)+"/champion/module", "", nil, &module)
+	if err != nil {
+		return champ, nil, err
+	}
+	sum := sha256.Sum256(module)
+	got := hex.EncodeToString(sum[:])
+	if etag := strings.Trim(h.Get("ETag"), `"`); etag != got {
+		return champ, nil, fmt.Errorf("downloaded module has sha256 %s, but the server's ETag says %s", got, etag)
+	}
+	if got != champ.SHA256 {
+		// The crown changed between the two requests: describe what we got.
+		if champ, err = c.Champion(ctx, slug); err != nil {
+			return champ, nil, err
+		}
+		if got != champ.SHA256 {
+			return champ, nil, fmt.Errorf("downloaded module has sha256 %s, but the champion's is %s", got, champ.SHA256)
+		}
+	}
+	return champ, module, nil
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/client"
+)
+
+// clientFlags adds --url and --key, defaulting to ARENA_URL and ARENA_KEY.
+func (c *cli) clientFlags(name string) (*flag.FlagSet, *string, *string) {
+	fs := c.flags(name)
+	url := fs.String("url", c.env.or("ARENA_URL", "http://localhost:8080"), "Arena server (ARENA_URL)")
+	key := fs.String("key", c.env("ARENA_KEY"), "API key (ARENA_KEY)")
+	return fs, url, key
+}
+
+func (c *cli) register(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("register")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return misusef("usage: arena register NAME")
+	}
+	reg, err := client.New(*url, *key).Register(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "Registered %s. Your API key (shown once; export it as ARENA_KEY):\n", reg.Name)
+	fmt.Fprintln(c.stdout, reg.APIKey)
+	return nil
+}
+
+func (c *cli) submit(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("submit")
+	slug := fs.String("challenge", "", "challenge slug")
+	wait := fs.Bool("wait", false, "wait until the submission is scored, failed or rejected")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *slug == "" || len(rest) != 1 {
+		return misusef("usage: arena submit --challenge SLUG FILE [--wait]")
+	}
+	if *key == "" {
+		return misusef("submitting needs your API key: set ARENA_KEY or pass --key")
+	}
+	module, err := os.ReadFile(rest[0])
+	if err != nil {
+		return misusef("read module: %v", err)
+	}
+	cl := client.New(*url, *key)
+	sub, err := cl.Submit(ctx, *slug, module)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "submission %s %s\n", sub.ID, sub.Status)
+	if !*wait {
+		return nil
+	}
+	sub, err = cl.Wait(ctx, sub.ID, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	c.printSubmission(sub)
+	if sub.Status != arena.StatusScored {
+		return fmt.Errorf("submission %s: %s", sub.Status, sub.Error)
+	}
+	return nil
+}
+
+func (c *cli) status(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("status")
+	asJSON := fs.Bool("json", false, "print the submission as JSON")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return misusef("usage: arena status ID")
+	}
+	sub, err := client.New(*url, *key).Submission(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(c, sub)
+	}
+	c.printSubmission(sub)
+	return nil
+}
+
+func (c *cli) printSubmission(s arena.Submission) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "id\t%s\n", s.ID)
+	fmt.Fprintf(tw, "challenge\t%s\n", s.Challenge)
+	fmt.Fprintf(tw, "competitor\t%s\n", s.Competitor)
+	fmt.Fprintf(tw, "status\t%s\n", s.Status)
+	if s.Score != nil {
+		fmt.Fprintf(tw, "score\t%.6f\n", *s.Score)
+	}
+	if s.Error != "" {
+		fmt.Fprintf(tw, "reason\t%s\n", s.Error)
+	}
+	fmt.Fprintf(tw, "sha256\t%s\n", s.SHA256)
+	tw.Flush()
+	printTasks(c, s.Tasks)
+}
+
+func printTasks(c *cli, tasks []arena.TaskResult) {
+	if len(tasks) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tbaseline\tscore\terror")
+	for _, t := range tasks {
+		loss := "—"
+		if t.Loss != nil {
+			loss = fmt.Sprintf("%.6g", *t.Loss)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.6g\t%.4f\t%s\n", t.Workload, t.Seed, loss, t.BaselineLoss, t.Score, t.Error)
+	}
+	tw.Flush()
+}
+
+func printJSON(c *cli, v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (c *cli) leaderboard(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("leaderboard")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return misusef("usage: arena leaderboard SLUG")
+	}
+	entries, err := client.New(*url, *key).Leaderboard(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(c.stdout, "no scored submissions yet")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "rank\tcompetitor\tscore\tsubmission")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%d\t%s\t%.6f\t%s\n", e.Rank, e.Competitor, e.Score, e.SubmissionID)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) champion(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "pull" && args[0] != "show") {
+		return misusef("usage: arena champion pull SLUG -o FILE | arena champion show SLUG")
+	}
+	fs, url, key := c.clientFlags("champion " + args[0])
+	out := fs.String("o", "", "where to write the module (pull)")
+	rest, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || (args[0] == "pull" && *out == "") {
+		return misusef("usage: arena champion pull SLUG -o FILE | arena champion show SLUG")
+	}
+	cl := client.New(*url, *key)
+	if args[0] == "show" {
+		champ, err := cl.Champion(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		return printJSON(c, champ)
+	}
+	champ, module, err := cl.ChampionModule(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, module, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "wrote %s (%d bytes): %s's submission %s, score %.6f, sha256 %s\n",
+		*out, len(module), champ.Competitor, champ.SubmissionID, champ.Score, champ.SHA256)
+	return nil
+}
+
+func (c *cli) challenge(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return misusef("usage: arena challenge create --file SPEC.json")
+	}
+	fs, url, key := c.clientFlags("challenge create")
+	file := fs.String("file", "", "challenge definition: {\"slug\",\"title\",\"kind\",\"params\",\"limits\",\"rules\"}")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *file == "" {
+		return misusef("usage: arena challenge create --file SPEC.json")
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return misusef("read %s: %v", *file, err)
+	}
+	var spec client.ChallengeSpec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return misusef("%s is not a challenge definition: %v", *file, err)
+	}
+	ch, err := client.New(*url, *key).CreateChallenge(ctx, spec)
+	if err != nil {
+		return err
+	}
+	return printJSON(c, ch)
+}

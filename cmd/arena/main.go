@@ -1,0 +1,160 @@
+// Command arena is Arena's one binary: the server, workers, migrations,
+// admin tasks, the competitor CLI and local evaluation.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+)
+
+const usage = `arena: tournaments for training-workflow algorithms
+
+Server:
+  arena serve    [--addr :8080] [--workers N] [--nats-listen HOST:PORT]   HTTP + web + NATS + workers
+  arena worker   [--concurrency N]                                        a worker for an external NATS
+  arena migrate up                                                        apply database migrations
+  arena admin create-key --role admin|competitor --name NAME              print a new API key
+
+Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
+  arena register NAME                              register and print your API key
+  arena submit --challenge SLUG FILE [--wait]      submit a module
+  arena status ID                                  show a submission
+  arena leaderboard SLUG                           show a challenge's ranking
+  arena champion pull SLUG -o FILE                 download the champion's module
+  arena challenge create --file SPEC.json          define a challenge (admin key)
+  arena eval --kind optimizer [--params FILE] [--seed N] [--json] FILE
+                                                   score a module locally, exactly as workers do
+
+Database: ARENA_DATABASE_URL (default ` + defaultDatabaseURL + `)
+NATS: ARENA_NATS_URL (unset: an embedded server, reachable only in-process)
+`
+
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/arena?sslmode=disable"
+
+// exit codes
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitMisuse = 2
+)
+
+// misuse is an error in how a command was called.
+type misuse struct{ msg string }
+
+func (m misuse) Error() string { return m.msg }
+
+func misusef(format string, args ...any) error { return misuse{fmt.Sprintf(format, args...)} }
+
+// env reads configuration; tests pass their own instead of os.Getenv.
+type env func(string) string
+
+func (e env) or(key, fallback string) string {
+	if v := e(key); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func (e env) intOr(key string, fallback int) int {
+	if v, err := strconv.Atoi(e(key)); err == nil {
+		return v
+	}
+	return fallback
+}
+
+// io bundles the streams and environment a command runs with.
+type cli struct {
+	stdout, stderr io.Writer
+	env            env
+	logger         *slog.Logger
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run executes one command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	c := &cli{stdout: stdout, stderr: stderr, env: env(getenv)}
+	level := slog.LevelInfo
+	if c.env("ARENA_LOG_LEVEL") == "debug" {
+		level = slog.LevelDebug
+	}
+	c.logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	commands := map[string]func(context.Context, []string) error{
+		"serve":       c.serve,
+		"worker":      c.worker,
+		"migrate":     c.migrate,
+		"admin":       c.admin,
+		"register":    c.register,
+		"submit":      c.submit,
+		"status":      c.status,
+		"leaderboard": c.leaderboard,
+		"champion":    c.champion,
+		"challenge":   c.challenge,
+	}
+	if args[0] == "eval" {
+		return c.eval(ctx, args[1:])
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "arena: unknown command %q\n\n%s", args[0], usage)
+		return exitMisuse
+	}
+	err := cmd(ctx, args[1:])
+	var m misuse
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &m):
+		fmt.Fprintf(stderr, "arena %s: %s\n", args[0], m.msg)
+		return exitMisuse
+	default:
+		fmt.Fprintf(stderr, "arena %s: %v\n", args[0], err)
+		return exitFailed
+	}
+}
+
+// flags makes a FlagSet that reports misuse instead of exiting.
+func (c *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("arena "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	return fs
+}
+
+// parse parses args, allowing flags after positional arguments
+// ("arena submit FILE --wait"), and wraps errors as misuse.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, misuse{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}

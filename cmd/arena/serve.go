@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/api"
+	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/store"
+	"github.com/arena-dev/arena/web"
+	"github.com/arena-dev/arena/worker"
+)
+
+// config is everything serve and worker read from flags and ARENA_* variables.
+type config struct {
+	Addr        string
+	DatabaseURL string
+	NATSURL     string // empty: embedded server
+	NATSListen  string // embedded server's listen address; empty: in-process only
+	Workers     int
+	Demo        bool
+	// ready, when set, is told the HTTP address once the server listens.
+	ready func(addr string)
+}
+
+func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
+	fs := c.flags(name)
+	fs.StringVar(&cfg.DatabaseURL, "database-url", c.env.or("ARENA_DATABASE_URL", defaultDatabaseURL), "Postgres URL (ARENA_DATABASE_URL)")
+	fs.StringVar(&cfg.NATSURL, "nats-url", c.env("ARENA_NATS_URL"), "external NATS URL (ARENA_NATS_URL); empty runs an embedded server")
+	return fs
+}
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	var cfg config
+	fs := c.serverFlags("serve", &cfg)
+	fs.StringVar(&cfg.Addr, "addr", c.env.or("ARENA_ADDR", ":8080"), "HTTP listen address (ARENA_ADDR)")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", c.env("ARENA_NATS_LISTEN"), "also expose the embedded NATS on HOST:PORT (ARENA_NATS_LISTEN)")
+	fs.IntVar(&cfg.Workers, "workers", c.env.intOr("ARENA_WORKERS", 2), "in-process workers; 0 for none (ARENA_WORKERS)")
+	fs.BoolVar(&cfg.Demo, "demo", c.env.or("ARENA_DEMO", "true") == "true", "seed a demo optimizer challenge when none exists (ARENA_DEMO)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	return c.runServer(ctx, cfg)
+}
+
+// deps are the shared parts serve and worker both build.
+type deps struct {
+	store  *store.Store
+	queue  *queue.Queue
+	engine *sandbox.Engine
+	close  func()
+}
+
+func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
+	if err := store.Migrate(cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	closers = append(closers, st.Close)
+
+	var nc *nats.Conn
+	if cfg.NATSURL == "" {
+		emb, err := queue.StartEmbedded(cfg.NATSListen)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		closers = append(closers, emb.Shutdown)
+		if cfg.NATSListen != "" {
+			c.logger.Info("embedded NATS listening", "url", emb.ClientURL())
+		}
+		nc, err = emb.Connect()
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+	} else {
+		nc, err = nats.Connect(cfg.NATSURL, nats.Name("arena"), nats.MaxReconnects(-1))
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("connect to NATS at %s: %w", cfg.NATSURL, err)
+		}
+	}
+	closers = append(closers, func() { _ = nc.Drain() })
+	q, err := queue.New(ctx, nc, queue.DefaultConfig())
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	eng := sandbox.NewEngine(64)
+	closers = append(closers, func() { _ = eng.Close(context.Background()) })
+	return &deps{store: st, queue: q, engine: eng, close: closeAll}, nil
+}
+
+func (c *cli) runServer(ctx context.Context, cfg config) error {
+	d, err := c.connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if err := c.bootstrap(ctx, d.store, cfg.Demo); err != nil {
+		return err
+	}
+
+	pages, err := web.New(d.store, c.logger)
+	if err != nil {
+		return err
+	}
+	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Logger: c.logger}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	httpSrv := &http.Server{Handler: srv.Router(pages), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	if cfg.Workers > 0 {
+		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Logger: c.logger, Concurrency: cfg.Workers}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- w.Run(ctx) }()
+	}
+	rec := &worker.Reconciler{Store: d.store, Queue: d.queue, Logger: c.logger,
+		Interval: 30 * time.Second, QueuedAfter: time.Minute, RunningAfter: 2 * time.Minute}
+	wg.Add(1)
+	go func() { defer wg.Done(); rec.Run(ctx) }()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- err
+		}
+	}()
+	c.logger.Info("arena serving", "addr", ln.Addr().String(), "workers", cfg.Workers, "embedded_nats", cfg.NATSURL == "")
+	if cfg.ready != nil {
+		cfg.ready(ln.Addr().String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	c.logger.Info("shutting down")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	_ = httpSrv.Shutdown(shutdownCtx)
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+// demoChallenge is seeded in the default mode so a fresh server has
+// something to submit to.
+const demoChallenge = "optimizer-demo"
+
+// bootstrap prints a ready-to-use admin key when no admin exists yet and
+// seeds the demo challenge.
+func (c *cli) bootstrap(ctx context.Context, st *store.Store, demo bool) error {
+	has, err := st.HasAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	if !has {
+		key, err := st.CreateKey(ctx, arena.RoleAdmin, "admin")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "No admin existed, so one was created. Admin API key (shown once, keep it):\n%s\n", key)
+	}
+	if !demo {
+		return nil
+	}
+	if _, err := st.Challenge(ctx, demoChallenge); err == nil {
+		return nil
+	} else if arena.ErrorCode(err) != arena.ENOTFOUND {
+		return err
+	}
+	ch, err := api.NewChallenge(demoChallenge, "Optimizer demo",
+		"Write an update rule that trains faster than Adam (lr 0.01) on three small problems.",
+		"optimizer", nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	if err := st.CreateChallenge(ctx, &ch); err != nil && arena.ErrorCode(err) != arena.ECONFLICT {
+		return err
+	}
+	c.logger.Info("seeded demo challenge", "slug", demoChallenge)
+	return nil
+}
+
+func (c *cli) worker(ctx context.Context, args []string) error {
+	var cfg config
+	fs := c.serverFlags("worker", &cfg)
+	fs.IntVar(&cfg.Workers, "concurrency", c.env.intOr("ARENA_WORKERS", 2), "evaluations at once (ARENA_WORKERS)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.NATSURL == "" {
+		return misusef("a standalone worker needs --nats-url or ARENA_NATS_URL (the server's NATS)")
+	}
+	d, err := c.connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	c.logger.Info("arena worker running", "concurrency", cfg.Workers, "nats", cfg.NATSURL)
+	w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Logger: c.logger, Concurrency: cfg.Workers}
+	return w.Run(ctx)
+}
+
+func (c *cli) migrate(ctx context.Context, args []string) error {
+	var cfg config
+	fs := c.serverFlags("migrate", &cfg)
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || rest[0] != "up" {
+		return misusef("usage: arena migrate up")
+	}
+	if err := store.Migrate(cfg.DatabaseURL); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, "migrations applied")
+	return nil
+}
+
+func (c *cli) admin(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create-key" {
+		return misusef("usage: arena admin create-key --role admin|competitor --name NAME")
+	}
+	var cfg config
+	var role, name string
+	fs := c.serverFlags("admin create-key", &cfg)
+	fs.StringVar(&role, "role", "", "admin or competitor")
+	fs.StringVar(&name, "name", "", "key label (admin) or competitor name")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if !arena.Role(role).Valid() || name == "" {
+		return misusef("usage: arena admin create-key --role admin|competitor --name NAME")
+	}
+	if err := store.Migrate(cfg.DatabaseURL); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := st.CreateKey(ctx, arena.Role(role), name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, key)
+	return nil
+}

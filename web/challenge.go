@@ -1,0 +1,46 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/arena-dev/arena"
+)
+
+func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, err := h.store.Challenge(ctx, chi.URLParam(r, "slug"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	entries, err := h.store.Leaderboard(ctx, c.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	recent, err := h.store.Submissions(ctx, c.ID, 0, 20)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var champ *arena.Champion
+	if ch, err := h.store.Champion(ctx, c); err == nil {
+		champ = &ch
+	} else if arena.ErrorCode(err) != arena.ENOTFOUND {
+		h.fail(w, r, err)
+		return
+	}
+	toBeat := c.Rules.Margin
+	if champ != nil {
+		toBeat += max(0, champ.Score)
+	}
+	var params any
+	_ = json.Unmarshal(c.Params, &params)
+	h.render(w, r, http.StatusOK, "challenge", map[string]any{
+		"Title": c.Title, "Challenge": c, "Params": params, "Entries": entries,
+		"Recent": recent, "Champion": champ, "ScoreToBeat": toBeat,
+	})
+}

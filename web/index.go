@@ -1,0 +1,32 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/arena-dev/arena"
+)
+
+type indexRow struct {
+	arena.Challenge
+	Champion *arena.Champion
+}
+
+func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
+	cs, err := h.store.Challenges(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rows := make([]indexRow, 0, len(cs))
+	for _, c := range cs {
+		row := indexRow{Challenge: c}
+		if champ, err := h.store.Champion(r.Context(), c); err == nil {
+			row.Champion = &champ
+		} else if arena.ErrorCode(err) != arena.ENOTFOUND {
+			h.fail(w, r, err)
+			return
+		}
+		rows = append(rows, row)
+	}
+	h.render(w, r, http.StatusOK, "index", map[string]any{"Title": "Challenges", "Challenges": rows})
+}
