@@ -70,22 +70,25 @@ func (e env) intOr(key string, fallback int) int {
 	return fallback
 }
 
-// io bundles the streams and environment a command runs with.
+// cli bundles the streams and environment a command runs with.
 type cli struct {
 	stdout, stderr io.Writer
 	env            env
 	logger         *slog.Logger
+	// serverReady, when set, is told the HTTP address once serve listens.
+	serverReady func(addr string)
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	c := &cli{stdout: os.Stdout, stderr: os.Stderr, env: os.Getenv}
+	os.Exit(c.run(ctx, os.Args[1:]))
 }
 
 // run executes one command line and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	c := &cli{stdout: stdout, stderr: stderr, env: env(getenv)}
+func (c *cli) run(ctx context.Context, args []string) int {
+	stdout, stderr := c.stdout, c.stderr
 	level := slog.LevelInfo
 	if c.env("ARENA_LOG_LEVEL") == "debug" {
 		level = slog.LevelDebug

@@ -29,8 +29,6 @@ type config struct {
 	NATSListen  string // embedded server's listen address; empty: in-process only
 	Workers     int
 	Demo        bool
-	// ready, when set, is told the HTTP address once the server listens.
-	ready func(addr string)
 }
 
 func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
@@ -153,8 +151,8 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 		}
 	}()
 	c.logger.Info("arena serving", "addr", ln.Addr().String(), "workers", cfg.Workers, "embedded_nats", cfg.NATSURL == "")
-	if cfg.ready != nil {
-		cfg.ready(ln.Addr().String())
+	if c.serverReady != nil {
+		c.serverReady(ln.Addr().String())
 	}
 
 	var runErr error

@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/examples"
+	"github.com/arena-dev/arena/internal/pgtest"
+)
+
+// server is a real `arena serve` running in this process.
+type server struct {
+	url, adminKey string
+	env           map[string]string
+	out           *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func startServer(t *testing.T) *server {
+	t.Helper()
+	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t)}, out: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan int, 1)
+	c := &cli{stdout: s.out, stderr: s.out, env: s.getenv, serverReady: func(addr string) { ready <- addr }}
+	go func() { done <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--workers", "2"}) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, s.out)
+		}
+	})
+	select {
+	case addr := <-ready:
+		s.url = "http://" + addr
+	case code := <-done:
+		t.Fatalf("serve exited %d before listening:\n%s", code, s.out)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve not ready:\n%s", s.out)
+	}
+	for _, line := range strings.Split(s.out.String(), "\n") {
+		if strings.HasPrefix(line, "arena_") {
+			s.adminKey = line
+		}
+	}
+	if s.adminKey == "" {
+		t.Fatalf("serve printed no admin key:\n%s", s.out)
+	}
+	s.env["ARENA_URL"] = s.url
+	return s
+}
+
+func (s *server) getenv(k string) string { return s.env[k] }
+
+// arena runs a CLI command against the server with the given key.
+func (s *server) arena(t *testing.T, key string, args ...string) (stdout string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := map[string]string{"ARENA_URL": s.url, "ARENA_KEY": key}
+	c := &cli{stdout: &out, stderr: &errOut, env: func(k string) string { return env[k] }}
+	code = c.run(context.Background(), args)
+	if errOut.Len() > 0 {
+		t.Logf("arena %s: stderr: %s", strings.Join(args, " "), errOut.String())
+	}
+	return out.String(), code
+}
+
+// call makes an API request and decodes the JSON answer into out.
+func (s *server) call(t *testing.T, method, path, key, contentType string, body []byte, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, bytes.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func buildExamples(t *testing.T) map[string]string {
+	t.Helper()
+	paths, err := examples.BuildAll(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return paths
+}
+
+func sha(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+type apiError struct {
+	Error struct{ Code, Message string } `json:"error"`
+}
+
+// TestEndToEnd walks the whole loop on the real stack: a competitor
+// registers, submits Go-built examples, watches them scored, and a trainer
+// pulls the champion.
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	ex := buildExamples(t)
+	s := startServer(t)
+
+	// The demo challenge exists out of the box.
+	var list struct{ Challenges []arena.Challenge }
+	if code := s.call(t, "GET", "/api/v1/challenges", "", "", nil, &list); code != 200 || len(list.Challenges) != 1 || list.Challenges[0].Slug != "optimizer-demo" {
+		t.Fatalf("challenges: %d %+v", code, list)
+	}
+
+	// An admin creates a challenge; bad definitions are refused by field.
+	var e apiError
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json",
+		[]byte(`{"slug":"bad","kind":"optimizer","params":{"steps":-1}}`), &e); code != 400 || !strings.Contains(e.Error.Message, "params.steps") {
+		t.Errorf("bad params: %d %+v", code, e)
+	}
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json",
+		[]byte(`{"slug":"bad","kind":"sorting"}`), &e); code != 400 || !strings.Contains(e.Error.Message, "kind") {
+		t.Errorf("bad kind: %d %+v", code, e)
+	}
+	spec := `{"slug":"e2e","title":"E2E optimizer","kind":"optimizer","params":{"seeds":[1]},"limits":{"task_timeout_ms":500}}`
+	var ch arena.Challenge
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), &ch); code != 201 {
+		t.Fatalf("create challenge: %d", code)
+	}
+	if ch.Limits.TaskTimeoutMS != 500 || ch.Limits.MaxModuleBytes != arena.DefaultLimits().MaxModuleBytes || ch.Rules.Margin != 0.01 {
+		t.Errorf("defaults not filled in: %+v", ch)
+	}
+
+	// Two competitors register through the CLI and the API.
+	aliceKey, code := s.arena(t, "", "register", "alice")
+	aliceKey = strings.TrimSpace(aliceKey)
+	if code != 0 || !strings.HasPrefix(aliceKey, "arena_") {
+		t.Fatalf("register alice: %d %q", code, aliceKey)
+	}
+	var bob struct {
+		ID     int64
+		Name   string
+		APIKey string `json:"api_key"`
+	}
+	if code := s.call(t, "POST", "/api/v1/competitors", "", "application/json", []byte(`{"name":"bob"}`), &bob); code != 201 || bob.APIKey == "" {
+		t.Fatalf("register bob: %d %+v", code, bob)
+	}
+	if code := s.call(t, "POST", "/api/v1/competitors", "", "application/json", []byte(`{"name":"bob"}`), &e); code != 409 || e.Error.Code != "conflict" {
+		t.Errorf("taken name: %d %+v", code, e)
+	}
+
+	// A random 4 KiB file is refused and nothing is queued.
+	junk := make([]byte, 4096)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range junk {
+		junk[i] = byte(r.Uint32())
+	}
+	if code := s.call(t, "POST", "/api/v1/challenges/e2e/submissions", bob.APIKey, "application/wasm", junk, &e); code != 400 || e.Error.Code != "invalid" {
+		t.Errorf("random bytes: %d %+v", code, e)
+	}
+	var subs struct{ Submissions []arena.Submission }
+	if s.call(t, "GET", "/api/v1/challenges/e2e/submissions", "", "", nil, &subs); len(subs.Submissions) != 0 {
+		t.Errorf("random bytes were stored: %+v", subs.Submissions)
+	}
+	if code := s.call(t, "POST", "/api/v1/challenges/e2e/submissions", "", "application/wasm", junk, &e); code != 401 {
+		t.Errorf("anonymous submission: %d", code)
+	}
+	if code := s.call(t, "POST", "/api/v1/challenges/e2e/submissions", s.adminKey, "application/wasm", junk, &e); code != 403 {
+		t.Errorf("admin submission: %d", code)
+	}
+
+	// A module that loops forever fails with a reason, while the next
+	// submission is still scored.
+	loop, err := os.ReadFile("../../sandbox/testdata/loop.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var looping arena.Submission
+	if code := s.call(t, "POST", "/api/v1/challenges/e2e/submissions", bob.APIKey, "application/wasm", loop, &looping); code != 202 || looping.Status != arena.StatusQueued {
+		t.Fatalf("submit loop: %d %+v", code, looping)
+	}
+	out, code := s.arena(t, bob.APIKey, "submit", "--challenge", "e2e", ex["optimizer/sgd"], "--wait")
+	if code != 0 || !strings.Contains(out, "scored") {
+		t.Fatalf("bob's sgd: exit %d\n%s", code, out)
+	}
+
+	// Alice submits momentum and waits for it.
+	out, code = s.arena(t, aliceKey, "submit", "--challenge", "e2e", ex["optimizer/momentum"], "--wait")
+	if code != 0 || !strings.Contains(out, "status      scored") {
+		t.Fatalf("alice's momentum: exit %d\n%s", code, out)
+	}
+	aliceSub := strings.Fields(strings.SplitN(out, "\n", 2)[0])[1]
+
+	var loopDone arena.Submission
+	deadline := time.Now().Add(30 * time.Second)
+	for s.call(t, "GET", "/api/v1/submissions/"+looping.ID, bob.APIKey, "", nil, &loopDone); !loopDone.Status.Final(); s.call(t, "GET", "/api/v1/submissions/"+looping.ID, bob.APIKey, "", nil, &loopDone) {
+		if time.Now().After(deadline) {
+			t.Fatalf("looping module never finished: %+v", loopDone)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if loopDone.Status != arena.StatusFailed || !strings.Contains(loopDone.Error, "exceeded the time limit") || loopDone.Score != nil {
+		t.Errorf("looping module: %+v", loopDone)
+	}
+
+	// Owners see per-task details; others do not.
+	var mine, theirs arena.Submission
+	s.call(t, "GET", "/api/v1/submissions/"+aliceSub, aliceKey, "", nil, &mine)
+	s.call(t, "GET", "/api/v1/submissions/"+aliceSub, bob.APIKey, "", nil, &theirs)
+	if len(mine.Tasks) != 3 || len(theirs.Tasks) != 0 || mine.Score == nil || theirs.Score == nil || *mine.Score != *theirs.Score {
+		t.Errorf("task visibility: owner sees %d tasks, others %d", len(mine.Tasks), len(theirs.Tasks))
+	}
+
+	// The leaderboard ranks alice's momentum over bob's sgd.
+	var lb struct{ Entries []arena.LeaderboardEntry }
+	if code := s.call(t, "GET", "/api/v1/challenges/e2e/leaderboard", "", "", nil, &lb); code != 200 || len(lb.Entries) != 2 {
+		t.Fatalf("leaderboard: %d %+v", code, lb)
+	}
+	if lb.Entries[0].Competitor != "alice" || lb.Entries[0].SubmissionID != aliceSub || lb.Entries[1].Competitor != "bob" || lb.Entries[0].Score <= lb.Entries[1].Score {
+		t.Errorf("leaderboard order: %+v", lb.Entries)
+	}
+	out, _ = s.arena(t, "", "leaderboard", "e2e")
+	if !strings.Contains(out, "1     alice") {
+		t.Errorf("leaderboard CLI:\n%s", out)
+	}
+
+	// Momentum beats the Adam baseline by more than the margin: champion.
+	var champ arena.Champion
+	if code := s.call(t, "GET", "/api/v1/challenges/e2e/champion", "", "", nil, &champ); code != 200 || champ.SubmissionID != aliceSub || champ.Competitor != "alice" {
+		t.Fatalf("champion: %d %+v", code, champ)
+	}
+	if champ.SHA256 != sha(t, ex["optimizer/momentum"]) {
+		t.Errorf("champion sha256 %s is not momentum's", champ.SHA256)
+	}
+	pulled := filepath.Join(t.TempDir(), "champ.wasm")
+	if out, code := s.arena(t, "", "champion", "pull", "e2e", "-o", pulled); code != 0 {
+		t.Fatalf("champion pull: %d %s", code, out)
+	}
+	if got := sha(t, pulled); got != champ.SHA256 {
+		t.Errorf("pulled module sha256 %s, want %s", got, champ.SHA256)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/challenges/e2e/champion/module", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "application/wasm" || resp.Header.Get("ETag") != `"`+champ.SHA256+`"` {
+		t.Errorf("module headers: %v", resp.Header)
+	}
+	if code := s.call(t, "GET", "/api/v1/challenges/optimizer-demo/champion", "", "", nil, &e); code != 404 || e.Error.Code != "not_found" {
+		t.Errorf("no champion: %d %+v", code, e)
+	}
+
+	// The web page shows the leaderboard and the champion.
+	resp, err = http.Get(s.url + "/challenges/e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"E2E optimizer", "alice", "bob", champ.SHA256, fmt.Sprintf("%.4f", champ.Score)} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("challenge page lacks %q", want)
+		}
+	}
+
+	// arena status shows the owner's per-task table.
+	out, code = s.arena(t, aliceKey, "status", aliceSub)
+	if code != 0 || !strings.Contains(out, "quadratic") || !strings.Contains(out, "scored") {
+		t.Errorf("status: %d\n%s", code, out)
+	}
+}
+
+// TestEvalMatchesServer checks that arena eval scores exactly what the
+// server's workers score, and its exit codes.
+func TestEvalMatchesServer(t *testing.T) {
+	t.Parallel()
+	ex := buildExamples(t)
+	var cliOut bytes.Buffer
+	c := &cli{stdout: &cliOut, stderr: io.Discard, env: func(string) string { return "" }}
+	if code := c.run(context.Background(), []string{"eval", "--kind", "optimizer", "--seed", "1", "--json", ex["optimizer/signsgd"]}); code != 0 {
+		t.Fatalf("eval exit %d: %s", code, cliOut.String())
+	}
+	var local arena.Evaluation
+	if err := json.Unmarshal(cliOut.Bytes(), &local); err != nil {
+		t.Fatal(err)
+	}
+
+	s := startServer(t)
+	key, _ := s.arena(t, "", "register", "carol")
+	spec := `{"slug":"same","kind":"optimizer","params":{"seeds":[1]}}`
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
+		t.Fatal("create challenge", code)
+	}
+	out, code := s.arena(t, strings.TrimSpace(key), "submit", "--challenge", "same", ex["optimizer/signsgd"], "--wait")
+	if code != 0 {
+		t.Fatalf("submit: %d %s", code, out)
+	}
+	id := strings.Fields(out)[1]
+	var remote arena.Submission
+	s.call(t, "GET", "/api/v1/submissions/"+id, strings.TrimSpace(key), "", nil, &remote)
+	if remote.Score == nil || local.Score == nil || *remote.Score != *local.Score {
+		t.Fatalf("server score %v != local %v", remote.Score, local.Score)
+	}
+	for i := range local.Tasks {
+		if *local.Tasks[i].Loss != *remote.Tasks[i].Loss {
+			t.Errorf("task %d: local loss %v, server %v", i, *local.Tasks[i].Loss, *remote.Tasks[i].Loss)
+		}
+	}
+
+	cases := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"eval", "--kind", "optimizer", "--seed", "1", "../../sandbox/testdata/trap.wasm"}, 1},
+		{[]string{"eval", "--kind", "optimizer", "../../sandbox/testdata/badimport.wasm"}, 1},
+		{[]string{"eval", "--kind", "optimizer"}, 2},
+		{[]string{"eval", "--kind", "nope", ex["optimizer/sgd"]}, 2},
+		{[]string{"eval", "--kind", "optimizer", "/does/not/exist.wasm"}, 2},
+		{[]string{"frobnicate"}, 2},
+	}
+	for _, tc := range cases {
+		c := &cli{stdout: io.Discard, stderr: io.Discard, env: func(string) string { return "" }}
+		if got := c.run(context.Background(), tc.args); got != tc.code {
+			t.Errorf("arena %s: exit %d, want %d", strings.Join(tc.args, " "), got, tc.code)
+		}
+	}
+}
