@@ -1,0 +1,50 @@
+# Arena. `make run` starts everything; `make test` runs every test. Both set
+# up Postgres themselves (scripts/postgres.sh).
+
+ARENA_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arena?sslmode=disable
+ARENA_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
+
+GO ?= go
+EXAMPLES_OUT ?= examples/build
+
+.PHONY: run test build examples wasm-fixtures db test-db vet clean
+
+## run: start Postgres if needed, migrate, and serve HTTP + web + NATS + workers on :8080
+run: db build
+	./bin/arena serve
+
+## test: every test, against a real Postgres (each test gets its own database)
+test: test-db
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+build:
+	$(GO) build -o bin/arena ./cmd/arena
+
+## examples: build every example strategy into $(EXAMPLES_OUT)
+examples:
+	@mkdir -p $(EXAMPLES_OUT)
+	@for dir in examples/*/*/; do \
+		kind=$$(basename $$(dirname $$dir)); name=$$(basename $$dir); \
+		echo "go build $$dir -> $(EXAMPLES_OUT)/$$kind-$$name.wasm"; \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $(EXAMPLES_OUT)/$$kind-$$name.wasm ./$$dir || exit 1; \
+	done
+	@for wasm in examples/*/*.wasm; do \
+		kind=$$(basename $$(dirname $$wasm)); name=$$(basename $$wasm); \
+		echo "copy $$wasm -> $(EXAMPLES_OUT)/$$kind-$$name"; cp $$wasm $(EXAMPLES_OUT)/$$kind-$$name; \
+	done
+
+## wasm-fixtures: reassemble every committed .wasm from its .wat source (installs wabt if needed)
+wasm-fixtures:
+	@command -v wat2wasm >/dev/null || { apt-get update -qq && apt-get install -y -qq wabt; }
+	@for wat in $$(git ls-files '*.wat'); do echo "wat2wasm $$wat"; wat2wasm $$wat -o $${wat%.wat}.wasm || exit 1; done
+
+db:
+	./scripts/postgres.sh "$(ARENA_DATABASE_URL)"
+
+test-db:
+	./scripts/postgres.sh "$(ARENA_TEST_DATABASE_URL)"
+
+clean:
+	rm -rf bin $(EXAMPLES_OUT)
