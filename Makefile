@@ -8,7 +8,7 @@ export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
 GO ?= go
 EXAMPLES_OUT ?= examples/build
 
-.PHONY: run test build examples wasm-fixtures db test-db vet clean
+.PHONY: run test build examples wasm-fixtures db test-db clean scores
 
 ## run: start Postgres if needed, migrate, and serve HTTP + web + NATS + workers on :8080
 run: db build
@@ -48,3 +48,7 @@ test-db:
 
 clean:
 	rm -rf bin $(EXAMPLES_OUT)
+
+## scores: score every example with its kind's defaults (the README's table)
+scores:
+	$(GO) run ./internal/scoretable

@@ -49,10 +49,17 @@ func (s *Server) require(role arena.Role) func(http.Handler) http.Handler {
 				return
 			}
 			if p.Role != role {
-				s.Error(w, r, arena.Errorf(arena.EFORBIDDEN, "this needs a %s key; yours is a %s key", role, p.Role))
+				s.Error(w, r, arena.Errorf(arena.EFORBIDDEN, "this needs %s key; yours is %s key", withArticle(role), withArticle(p.Role)))
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+func withArticle(r arena.Role) string {
+	if r == arena.RoleAdmin {
+		return "an admin"
+	}
+	return "a " + string(r)
 }

@@ -48,8 +48,8 @@ var funcs = template.FuncMap{
 		return string(b)
 	},
 	"short": func(s string) string {
-		if len(s) > 12 {
-			return s[:12]
+		if len(s) > 8 {
+			return s[:8]
 		}
 		return s
 	},
