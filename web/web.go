@@ -42,7 +42,7 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("%.4f", *f)
 	},
 	"fixed": func(f float64) string { return fmt.Sprintf("%.4f", f) },
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"json": func(v any) string {
 		b, _ := json.MarshalIndent(v, "", "  ")
 		return string(b)
