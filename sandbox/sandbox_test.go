@@ -1,0 +1,189 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+var optimizerABI = ABI{Funcs: []Func{
+	{Name: "opt_init", Params: []api.ValueType{api.ValueTypeI32}},
+	{Name: "opt_step", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF64}},
+}}
+
+func testLimits() Limits {
+	return Limits{MaxModuleBytes: 1 << 20, MemoryPages: 16, TaskTimeout: time.Second, MaxLogBytes: 64}
+}
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name + ".wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestTailLogKeepsTheTail(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		max    int
+		writes []string
+		want   string
+	}{
+		{10, []string{"hello"}, "hello"},
+		{10, []string{"hello", "world!"}, "[1 earlier bytes dropped]\nelloworld!"},
+		{4, []string{"abcdefgh"}, "[4 earlier bytes dropped]\nefgh"},
+		{0, []string{"abc"}, "[3 earlier bytes dropped]\n"},
+	}
+	for _, c := range cases {
+		l := newTailLog(c.max)
+		for _, w := range c.writes {
+			if n, err := l.Write([]byte(w)); n != len(w) || err != nil {
+				t.Fatalf("write returned %d, %v", n, err)
+			}
+		}
+		if got := l.String(); got != c.want {
+			t.Errorf("max %d, writes %q: got %q, want %q", c.max, c.writes, got, c.want)
+		}
+	}
+}
+
+func TestLoadSharesCompiledModulesAndEvicts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := NewEngine(1)
+	defer e.Close(ctx)
+	trap, loop := fixture(t, "trap"), fixture(t, "loop")
+
+	a, err := e.Load(ctx, trap, optimizerABI, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.Load(ctx, trap, optimizerABI, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatal("the same bytes were compiled twice")
+	}
+	// Loading another module evicts the first, which stays usable until
+	// its users release it.
+	c, err := e.Load(ctx, loop, optimizerABI, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := a.Instantiate(ctx, 1, testLimits())
+	if err != nil {
+		t.Fatalf("evicted module in use: %v", err)
+	}
+	inst.Close(ctx)
+	a.Release(ctx)
+	b.Release(ctx)
+	c.Release(ctx)
+	if len(e.modules) != 1 {
+		t.Errorf("cache holds %d modules, capacity 1", len(e.modules))
+	}
+	// A different memory limit is a different compilation.
+	lim := testLimits()
+	lim.MemoryPages = 32
+	d, err := e.Load(ctx, loop, optimizerABI, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d == c {
+		t.Error("memory limit ignored by the cache")
+	}
+	d.Release(ctx)
+}
+
+func TestInstanceChecksPointersAndTimesOut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := NewEngine(4)
+	defer e.Close(ctx)
+
+	bad, err := e.Load(ctx, fixture(t, "badptr"), optimizerABI, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Release(ctx)
+	inst, err := bad.Instantiate(ctx, 1, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close(ctx)
+	if _, err := inst.Alloc(16); err == nil || !strings.Contains(err.Error(), "outside memory") {
+		t.Errorf("alloc past memory: %v", err)
+	}
+	if err := inst.WriteFloat64s(65536-8, []float64{1, 2}); err == nil {
+		t.Error("write past memory succeeded")
+	}
+	var two [2]float64
+	if err := inst.ReadFloat64s(65536-8, two[:]); err == nil {
+		t.Error("read past memory succeeded")
+	}
+	if err := inst.WriteFloat64s(64, []float64{1.5, -2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.ReadFloat64s(64, two[:]); err != nil || two != [2]float64{1.5, -2} {
+		t.Errorf("round trip: %v %v", two, err)
+	}
+
+	loop, err := e.Load(ctx, fixture(t, "loop"), optimizerABI, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loop.Release(ctx)
+	lim := testLimits()
+	lim.TaskTimeout = 50 * time.Millisecond
+	tctx, cancel := context.WithTimeout(ctx, lim.TaskTimeout)
+	defer cancel()
+	li, err := loop.Instantiate(tctx, 1, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer li.Close(ctx)
+	_, err = li.Call("opt_step", 0, 0, 0, 0, 0)
+	run, ok := err.(*RunError)
+	if !ok || !run.TimedOut || run.Func != "opt_step" {
+		t.Errorf("loop: %v, want a time-out in opt_step", err)
+	}
+}
+
+// FuzzLoad feeds arbitrary bytes to validation: it must never panic, and
+// anything it accepts must instantiate or fail with a RunError.
+func FuzzLoad(f *testing.F) {
+	for _, name := range []string{"trap", "loop", "badptr", "badimport", "badsig", "bigmem"} {
+		f.Add(fixture(f, name))
+	}
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Add([]byte{})
+	ctx := context.Background()
+	e := NewEngine(8)
+	f.Cleanup(func() { e.Close(ctx) })
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		m, err := e.Load(ctx, wasm, optimizerABI, testLimits())
+		if err != nil {
+			if !IsReject(err) {
+				t.Fatalf("non-rejection error: %v", err)
+			}
+			return
+		}
+		defer m.Release(ctx)
+		tctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		inst, err := m.Instantiate(tctx, 1, testLimits())
+		if err != nil {
+			if _, ok := err.(*RunError); !ok {
+				t.Fatalf("instantiate: %v", err)
+			}
+			return
+		}
+		inst.Close(ctx)
+	})
+}

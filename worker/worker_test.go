@@ -1,0 +1,159 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/internal/pgtest"
+	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/store"
+	"github.com/arena-dev/arena/worker"
+)
+
+type env struct {
+	store *store.Store
+	queue *queue.Queue
+	ch    arena.Challenge
+	who   arena.Competitor
+}
+
+func setup(t *testing.T) env {
+	t.Helper()
+	ctx := context.Background()
+	st := pgtest.NewStore(t)
+	srv, err := queue.StartEmbedded("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	q, err := queue.New(ctx, nc, queue.Config{AckWait: 5 * time.Second, MaxDeliver: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := arena.Challenge{Slug: "opt", Title: "opt", Kind: "optimizer", BenchmarkVersion: 1,
+		Params: json.RawMessage(`{"seeds":[1],"steps":50}`), Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
+	if err := st.CreateChallenge(ctx, &ch); err != nil {
+		t.Fatal(err)
+	}
+	who, _, err := st.CreateCompetitor(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env{store: st, queue: q, ch: ch, who: who}
+}
+
+func module(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func runWorker(t *testing.T, e env) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	eng := sandbox.NewEngine(4)
+	w := &worker.Worker{Store: e.store, Queue: e.queue, Engine: eng, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Concurrency: 2}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		eng.Close(context.Background())
+	})
+}
+
+func waitFinal(t *testing.T, s *store.Store, id string) arena.Submission {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sub, err := s.Submission(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sub.Status.Final() {
+			return sub
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("submission %s still %s", id, sub.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A submission whose job was never published (the API crashed between the
+// commit and the publish) is found by the reconciler and scored.
+func TestReconcilerRepublishesLostJobs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	sub, err := e.store.CreateSubmission(ctx, e.ch, e.who.ID, module(t, "examples/optimizer/signsgd.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, e)
+	rec := &worker.Reconciler{Store: e.store, Queue: e.queue, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rec.Sweep(ctx) // QueuedAfter 0: everything queued counts as lost
+	got := waitFinal(t, e.store, sub.ID)
+	if got.Status != arena.StatusScored || got.Score == nil {
+		t.Fatalf("lost job: %+v", got)
+	}
+}
+
+// A job delivered again after its submission is final changes nothing.
+func TestRedeliveredJobsAreHarmless(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	runWorker(t, e)
+	sub, err := e.store.CreateSubmission(ctx, e.ch, e.who.ID, module(t, "sandbox/testdata/trap.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.queue.Publish(ctx, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	first := waitFinal(t, e.store, sub.ID)
+	if first.Status != arena.StatusFailed || first.Error == "" {
+		t.Fatalf("trap module: %+v", first)
+	}
+	for range 3 {
+		if err := e.queue.Publish(ctx, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A real submission published after the duplicates is a barrier: once
+	// it is done, the duplicates ahead of it have been handled too.
+	barrier, err := e.store.CreateSubmission(ctx, e.ch, e.who.ID, module(t, "examples/optimizer/signsgd.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.queue.Publish(ctx, barrier.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFinal(t, e.store, barrier.ID)
+	time.Sleep(200 * time.Millisecond) // the other worker may still be on a duplicate
+	again, err := e.store.Submission(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Attempts != first.Attempts || again.Status != first.Status || len(again.Tasks) != len(first.Tasks) || !again.FinishedAt.Equal(*first.FinishedAt) {
+		t.Errorf("redelivery changed the submission: before %+v after %+v", first, again)
+	}
+}
