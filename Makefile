@@ -6,7 +6,7 @@ ARENA_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=d
 export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
 
 GO ?= go
-EXAMPLES_OUT ?= examples/build
+EXAMPLES_OUT ?= bin/examples
 
 .PHONY: run test build examples wasm-fixtures db test-db clean scores
 

@@ -65,6 +65,18 @@ type Challenge struct {
 	CreatedAt        time.Time       `json:"created_at"`
 }
 
+// ChallengeSpec is a challenge definition as an admin writes it: params,
+// limits and rules may be partial or omitted, and take defaults.
+type ChallengeSpec struct {
+	Slug        string          `json:"slug"`
+	Title       string          `json:"title,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Kind        string          `json:"kind"`
+	Params      json.RawMessage `json:"params,omitempty"`
+	Limits      json.RawMessage `json:"limits,omitempty"`
+	Rules       json.RawMessage `json:"rules,omitempty"`
+}
+
 // Limits bound what a module may use while it is evaluated.
 type Limits struct {
 	MaxModuleBytes int    `json:"max_module_bytes"`

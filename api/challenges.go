@@ -11,16 +11,6 @@ import (
 	"github.com/arena-dev/arena/store"
 )
 
-type createChallengeRequest struct {
-	Slug        string          `json:"slug"`
-	Title       string          `json:"title"`
-	Description string          `json:"description"`
-	Kind        string          `json:"kind"`
-	Params      json.RawMessage `json:"params"`
-	Limits      json.RawMessage `json:"limits"`
-	Rules       json.RawMessage `json:"rules"`
-}
-
 // overlay decodes a partial JSON object over dst, so omitted fields keep
 // their defaults; field names it does not know are errors.
 func overlay(field string, raw json.RawMessage, dst any) error {
@@ -34,12 +24,12 @@ func overlay(field string, raw json.RawMessage, dst any) error {
 }
 
 func (s *Server) createChallenge(w http.ResponseWriter, r *http.Request) {
-	var req createChallengeRequest
-	if err := decodeJSON(r, &req); err != nil {
+	var spec arena.ChallengeSpec
+	if err := decodeJSON(r, &spec); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	c, err := NewChallenge(req.Slug, req.Title, req.Description, req.Kind, req.Params, req.Limits, req.Rules)
+	c, err := NewChallenge(spec)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -54,19 +44,19 @@ func (s *Server) createChallenge(w http.ResponseWriter, r *http.Request) {
 
 // NewChallenge validates a challenge definition and fills in the
 // documented defaults for omitted params, limits and rules.
-func NewChallenge(slug, title, description, kind string, params, limits, rules json.RawMessage) (arena.Challenge, error) {
-	c := arena.Challenge{Slug: slug, Title: title, Description: description, Kind: kind,
-		Params: params, Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
-	if err := store.ValidSlug(slug); err != nil {
+func NewChallenge(spec arena.ChallengeSpec) (arena.Challenge, error) {
+	c := arena.Challenge{Slug: spec.Slug, Title: spec.Title, Description: spec.Description, Kind: spec.Kind,
+		Params: spec.Params, Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
+	if err := store.ValidSlug(c.Slug); err != nil {
 		return c, err
 	}
 	if c.Title == "" {
-		c.Title = slug
+		c.Title = c.Slug
 	}
-	if err := overlay("limits", limits, &c.Limits); err != nil {
+	if err := overlay("limits", spec.Limits, &c.Limits); err != nil {
 		return c, err
 	}
-	if err := overlay("rules", rules, &c.Rules); err != nil {
+	if err := overlay("rules", spec.Rules, &c.Rules); err != nil {
 		return c, err
 	}
 	if err := scoring.Prepare(&c); err != nil {

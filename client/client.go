@@ -105,19 +105,8 @@ func (c *Client) Register(ctx context.Context, name string) (Registration, error
 	return r, c.postJSON(ctx, "/api/v1/competitors", map[string]string{"name": name}, &r)
 }
 
-// ChallengeSpec is the body of a challenge definition.
-type ChallengeSpec struct {
-	Slug        string          `json:"slug"`
-	Title       string          `json:"title,omitempty"`
-	Description string          `json:"description,omitempty"`
-	Kind        string          `json:"kind"`
-	Params      json.RawMessage `json:"params,omitempty"`
-	Limits      json.RawMessage `json:"limits,omitempty"`
-	Rules       json.RawMessage `json:"rules,omitempty"`
-}
-
 // CreateChallenge defines a challenge (admin key).
-func (c *Client) CreateChallenge(ctx context.Context, spec ChallengeSpec) (arena.Challenge, error) {
+func (c *Client) CreateChallenge(ctx context.Context, spec arena.ChallengeSpec) (arena.Challenge, error) {
 	var ch arena.Challenge
 	return ch, c.postJSON(ctx, "/api/v1/challenges", spec, &ch)
 }

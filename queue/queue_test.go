@@ -5,33 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arena-dev/arena/internal/natstest"
 	"github.com/arena-dev/arena/queue"
 )
-
-func newQueue(t *testing.T, cfg queue.Config) *queue.Queue {
-	t.Helper()
-	srv, err := queue.StartEmbedded("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	q, err := queue.New(context.Background(), nc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
-}
 
 func TestJobsAreRedeliveredUntilTheLastAttempt(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	q := newQueue(t, queue.Config{AckWait: 5 * time.Second, MaxDeliver: 3})
+	q := natstest.NewQueue(t, queue.Config{AckWait: 5 * time.Second, MaxDeliver: 3})
 	if err := q.Publish(ctx, "sub-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +53,7 @@ func TestJobsAreRedeliveredUntilTheLastAttempt(t *testing.T) {
 
 func TestChampionEvents(t *testing.T) {
 	t.Parallel()
-	q := newQueue(t, queue.DefaultConfig())
+	q := natstest.NewQueue(t, queue.DefaultConfig())
 	got := make(chan string, 1)
 	stop, err := q.SubscribeChampion("opt", func(data []byte) { got <- string(data) })
 	if err != nil {

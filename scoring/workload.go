@@ -132,6 +132,31 @@ type dataset struct {
 	trainY, testY []float64
 }
 
+// minibatch draws batch training examples with r, lets example add each
+// one's gradient into g and return its loss, and averages both.
+func (d *dataset) minibatch(r *rng, batch int, g []float64, example func(x []float64, y float64) float64) float64 {
+	clear(g)
+	var loss float64
+	for range batch {
+		i := r.intn(len(d.trainX))
+		loss += example(d.trainX[i], d.trainY[i])
+	}
+	inv := 1 / float64(batch)
+	for j := range g {
+		g[j] = float64(g[j] * inv)
+	}
+	return float64(loss * inv)
+}
+
+// testLoss is the mean of loss over the held-out examples.
+func (d *dataset) testLoss(loss func(x []float64, y float64) float64) float64 {
+	var sum float64
+	for i, x := range d.testX {
+		sum += loss(x, d.testY[i])
+	}
+	return sum / float64(len(d.testX))
+}
+
 // logistic is binary logistic regression (with a bias) on Gaussian features
 // whose labels are drawn from a hidden linear model, so the best loss is
 // well above zero and overfitting the training set hurts.
@@ -186,32 +211,21 @@ func (w *logistic) example(params, x []float64, y float64) (loss, residual float
 }
 
 func (w *logistic) grad(_ int, params, g []float64) float64 {
-	clear(g)
-	var loss float64
-	for range w.batch {
-		i := w.r.intn(len(w.data.trainX))
-		x := w.data.trainX[i]
-		l, res := w.example(params, x, w.data.trainY[i])
-		loss += l
+	return w.data.minibatch(w.r, w.batch, g, func(x []float64, y float64) float64 {
+		l, res := w.example(params, x, y)
 		for j := range x {
 			g[j] += float64(res * x[j])
 		}
 		g[w.d] += res
-	}
-	inv := 1 / float64(w.batch)
-	for j := range g {
-		g[j] = float64(g[j] * inv)
-	}
-	return float64(loss * inv)
+		return l
+	})
 }
 
 func (w *logistic) heldOut(params []float64) float64 {
-	var loss float64
-	for i, x := range w.data.testX {
-		l, _ := w.example(params, x, w.data.testY[i])
-		loss += l
-	}
-	return loss / float64(len(w.data.testX))
+	return w.data.testLoss(func(x []float64, y float64) float64 {
+		l, _ := w.example(params, x, y)
+		return l
+	})
 }
 
 // mlp is a two-layer tanh network (2 inputs, 16 hidden units, 1 output)
@@ -296,16 +310,11 @@ func (w *mlp) forward(p, x []float64) float64 {
 }
 
 func (w *mlp) grad(_ int, p, g []float64) float64 {
-	clear(g)
 	gw1, gb1 := g[:mlpHidden*mlpInputs], g[mlpHidden*mlpInputs:mlpHidden*mlpInputs+mlpHidden]
 	gw2 := g[mlpHidden*mlpInputs+mlpHidden : mlpParams-1]
 	w2 := p[mlpHidden*mlpInputs+mlpHidden : mlpParams-1]
-	var loss float64
-	for range w.batch {
-		k := w.r.intn(len(w.data.trainX))
-		x := w.data.trainX[k]
-		e := w.forward(p, x) - w.data.trainY[k]
-		loss += float64(e * e)
+	return w.data.minibatch(w.r, w.batch, g, func(x []float64, y float64) float64 {
+		e := w.forward(p, x) - y
 		de := 2 * e
 		g[mlpParams-1] += de
 		for i := range mlpHidden {
@@ -316,19 +325,13 @@ func (w *mlp) grad(_ int, p, g []float64) float64 {
 				gw1[i*mlpInputs+j] += float64(dh * x[j])
 			}
 		}
-	}
-	inv := 1 / float64(w.batch)
-	for j := range g {
-		g[j] = float64(g[j] * inv)
-	}
-	return float64(loss * inv)
+		return float64(e * e)
+	})
 }
 
 func (w *mlp) heldOut(p []float64) float64 {
-	var loss float64
-	for k, x := range w.data.testX {
-		e := w.forward(p, x) - w.data.testY[k]
-		loss += float64(e * e)
-	}
-	return loss / float64(len(w.data.testX))
+	return w.data.testLoss(func(x []float64, y float64) float64 {
+		e := w.forward(p, x) - y
+		return float64(e * e)
+	})
 }

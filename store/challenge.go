@@ -75,14 +75,9 @@ func (s *Store) Challenges(ctx context.Context) ([]arena.Challenge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list challenges: %w", err)
 	}
-	defer rows.Close()
-	out := []arena.Challenge{}
-	for rows.Next() {
-		c, err := scanChallenge(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list challenges: %w", err)
-		}
-		out = append(out, c)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (arena.Challenge, error) { return scanChallenge(row) })
+	if err != nil {
+		return nil, fmt.Errorf("list challenges: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -111,16 +111,11 @@ func (s *Store) Submissions(ctx context.Context, challengeID, competitorID int64
 	if err != nil {
 		return nil, fmt.Errorf("list submissions: %w", err)
 	}
-	defer rows.Close()
-	out := []arena.Submission{}
-	for rows.Next() {
-		sub, err := scanSubmission(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list submissions: %w", err)
-		}
-		out = append(out, sub)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (arena.Submission, error) { return scanSubmission(row) })
+	if err != nil {
+		return nil, fmt.Errorf("list submissions: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Job is what a worker needs to evaluate a submission.

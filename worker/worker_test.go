@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/internal/natstest"
 	"github.com/arena-dev/arena/internal/pgtest"
 	"github.com/arena-dev/arena/queue"
 	"github.com/arena-dev/arena/sandbox"
@@ -28,20 +29,7 @@ func setup(t *testing.T) env {
 	t.Helper()
 	ctx := context.Background()
 	st := pgtest.NewStore(t)
-	srv, err := queue.StartEmbedded("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	q, err := queue.New(ctx, nc, queue.Config{AckWait: 5 * time.Second, MaxDeliver: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := natstest.NewQueue(t, queue.Config{AckWait: 5 * time.Second, MaxDeliver: 3})
 	ch := arena.Challenge{Slug: "opt", Title: "opt", Kind: "optimizer", BenchmarkVersion: 1,
 		Params: json.RawMessage(`{"seeds":[1],"steps":50}`), Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
 	if err := st.CreateChallenge(ctx, &ch); err != nil {

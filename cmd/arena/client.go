@@ -211,7 +211,7 @@ func (c *cli) challenge(ctx context.Context, args []string) error {
 	if err != nil {
 		return misusef("read %s: %v", *file, err)
 	}
-	var spec client.ChallengeSpec
+	var spec arena.ChallengeSpec
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return misusef("%s is not a challenge definition: %v", *file, err)
 	}

@@ -195,9 +195,8 @@ func (c *cli) bootstrap(ctx context.Context, st *store.Store, demo bool) error {
 	} else if arena.ErrorCode(err) != arena.ENOTFOUND {
 		return err
 	}
-	ch, err := api.NewChallenge(demoChallenge, "Optimizer demo",
-		"Write an update rule that trains faster than Adam (lr 0.01) on three small problems.",
-		"optimizer", nil, nil, nil)
+	ch, err := api.NewChallenge(arena.ChallengeSpec{Slug: demoChallenge, Title: "Optimizer demo", Kind: "optimizer",
+		Description: "Write an update rule that trains faster than Adam (lr 0.01) on three small problems."})
 	if err != nil {
 		return err
 	}
