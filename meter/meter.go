@@ -1,0 +1,439 @@
+// Package meter rewrites a WebAssembly module so that it pays for what it
+// runs. Every straight-line segment of code subtracts its instruction count
+// from an injected mutable i64 global, exported as arena_fuel; bulk memory
+// and table operations and memory.grow subtract in proportion to their
+// size. Function entries, loop headers and bulk operations check the
+// counter and trap with unreachable once it is negative, which bounds
+// every loop and every recursion. The count is exact and the same on every
+// machine: it depends only on the module and its inputs.
+//
+// The module's start function, if any, becomes the export arena_start, so
+// the host can set the budget before any guest code runs.
+//
+// Meter expects a module a WebAssembly 2.0 validator has accepted; it
+// refuses instructions beyond that set, and any index that would reach
+// what it injects.
+package meter
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Names the pass adds. A module that already exports either is refused.
+const (
+	FuelGlobal  = "arena_fuel"
+	StartExport = "arena_start"
+)
+
+// Costs of bulk operations.
+const (
+	// BytesPerFuel: memory.copy, memory.fill and memory.init cost 1 fuel
+	// per 8 bytes (plus 1 for the instruction).
+	bytesShift = 3
+	// memory.grow costs what filling the new pages would: 8192 per page.
+	pageShift = 16 - bytesShift
+)
+
+// Error says why a module cannot be metered.
+type Error struct{ Reason string }
+
+func (e *Error) Error() string { return e.Reason }
+
+func errorf(format string, args ...any) error { return &Error{Reason: fmt.Sprintf(format, args...)} }
+
+// Limits are the declared limits of a memory or table; Max < 0 means none.
+type Limits struct {
+	Min      uint32 `json:"min"`
+	Max      int64  `json:"max"`
+	Imported bool   `json:"imported,omitempty"`
+}
+
+// Import is one import.
+type Import struct {
+	Module string `json:"module"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // func, table, memory, global
+}
+
+// Export is one export.
+type Export struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// Info describes a module, as the pass saw it.
+type Info struct {
+	Size        int      `json:"size"`
+	Imports     []Import `json:"imports"`
+	Exports     []Export `json:"exports"`
+	Memories    []Limits `json:"memories"`
+	Tables      []Limits `json:"tables"`
+	Functions   int      `json:"functions"` // defined, not imported
+	HasStart    bool     `json:"has_start"`
+	GrowsTables bool     `json:"grows_tables"` // uses table.grow
+}
+
+var kindNames = [...]string{"func", "table", "memory", "global"}
+
+type section struct {
+	id      byte
+	payload []byte
+}
+
+// module is what the pass needs to know while rewriting.
+type module struct {
+	info          Info
+	sections      []section
+	typeParams    []uint32 // parameter count per type
+	funcTypes     []uint32 // type index per defined function
+	importedFuncs uint32
+	globals       uint32 // imported + defined
+	start         int64  // start function index, or -1
+}
+
+const (
+	secCustom   = 0
+	secType     = 1
+	secImport   = 2
+	secFunction = 3
+	secTable    = 4
+	secMemory   = 5
+	secGlobal   = 6
+	secExport   = 7
+	secStart    = 8
+	secCode     = 10
+)
+
+// order ranks sections as the binary format requires them to appear.
+var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
+
+var magic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
+
+// Inspect describes a module without keeping the metered copy.
+func Inspect(wasm []byte) (Info, error) {
+	_, info, err := Meter(wasm)
+	return info, err
+}
+
+// Meter returns the metered module and a description of the original.
+func Meter(wasm []byte) ([]byte, Info, error) {
+	m := &module{start: -1}
+	m.info.Size = len(wasm)
+	if len(wasm) < len(magic) || !bytes.Equal(wasm[:8], magic) {
+		return nil, m.info, errorf("not a WebAssembly 1.0 binary")
+	}
+	r := &reader{b: wasm, off: 8}
+	for !r.done() {
+		id := r.byte()
+		payload := r.bytes(int(r.u32()))
+		if r.err != nil {
+			break
+		}
+		m.sections = append(m.sections, section{id: id, payload: payload})
+	}
+	if r.err != nil {
+		return nil, m.info, errorf("malformed module: %v", r.err)
+	}
+	for _, s := range m.sections {
+		if err := m.read(s); err != nil {
+			return nil, m.info, err
+		}
+	}
+	out, err := m.rewrite()
+	return out, m.info, err
+}
+
+// read gathers what the rewrite needs from one section.
+func (m *module) read(s section) error {
+	r := &reader{b: s.payload}
+	switch s.id {
+	case secType:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			if form := r.byte(); form != 0x60 && r.err == nil {
+				return errorf("unsupported type form %#x", form)
+			}
+			params := r.u32()
+			r.bytes(int(params))
+			r.bytes(int(r.u32()))
+			m.typeParams = append(m.typeParams, params)
+		}
+	case secImport:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			imp := Import{Module: r.name(), Name: r.name()}
+			kind := r.byte()
+			switch kind {
+			case 0x00:
+				r.u32()
+				m.importedFuncs++
+			case 0x01:
+				r.byte()
+				min, max := r.limits()
+				m.info.Tables = append(m.info.Tables, Limits{Min: min, Max: max, Imported: true})
+			case 0x02:
+				min, max := r.limits()
+				m.info.Memories = append(m.info.Memories, Limits{Min: min, Max: max, Imported: true})
+			case 0x03:
+				r.byte()
+				r.byte()
+				m.globals++
+			default:
+				return errorf("unsupported import kind %#x for %s.%s", kind, imp.Module, imp.Name)
+			}
+			if r.err == nil {
+				imp.Kind = kindNames[kind]
+				m.info.Imports = append(m.info.Imports, imp)
+			}
+		}
+	case secFunction:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			t := r.u32()
+			if int(t) >= len(m.typeParams) && r.err == nil {
+				return errorf("function uses type %d, which does not exist", t)
+			}
+			m.funcTypes = append(m.funcTypes, t)
+		}
+		m.info.Functions = len(m.funcTypes)
+	case secTable:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			r.byte()
+			min, max := r.limits()
+			m.info.Tables = append(m.info.Tables, Limits{Min: min, Max: max})
+		}
+	case secMemory:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			min, max := r.limits()
+			m.info.Memories = append(m.info.Memories, Limits{Min: min, Max: max})
+		}
+	case secGlobal:
+		m.globals += r.u32()
+	case secExport:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			name := r.name()
+			kind := r.byte()
+			r.u32()
+			if r.err != nil {
+				break
+			}
+			if name == FuelGlobal || name == StartExport {
+				return errorf("export name %q is reserved for Arena's fuel metering", name)
+			}
+			if int(kind) >= len(kindNames) {
+				return errorf("unsupported export kind %#x for %q", kind, name)
+			}
+			m.info.Exports = append(m.info.Exports, Export{Name: name, Kind: kindNames[kind]})
+		}
+	case secStart:
+		m.start = int64(r.u32())
+		m.info.HasStart = true
+	}
+	if r.err != nil {
+		return errorf("malformed section %d: %v", s.id, r.err)
+	}
+	return nil
+}
+
+// rewrite assembles the metered module.
+func (m *module) rewrite() ([]byte, error) {
+	fuel := m.globals // the injected global's index: after every existing one
+	out := append(make([]byte, 0, m.info.Size*5/4+64), magic...)
+	emit := func(id byte, payload []byte) {
+		out = append(out, id)
+		out = appendULEB(out, uint64(len(payload)))
+		out = append(out, payload...)
+	}
+	fuelGlobal := []byte{0x7E, 0x01, 0x42, 0x00, 0x0B} // mut i64 = i64.const 0
+	exports := appendExport(nil, FuelGlobal, 0x03, uint64(fuel))
+	nExports := 1
+	if m.start >= 0 {
+		exports = appendExport(exports, StartExport, 0x00, uint64(m.start))
+		nExports++
+	}
+	wroteGlobal, wroteExport := false, false
+	// insertMissing adds the global and export sections before the first
+	// section that must come after them, when the module has none.
+	insertMissing := func(beforeRank int) {
+		if !wroteGlobal && beforeRank > order[secGlobal] {
+			emit(secGlobal, append(appendULEB(nil, 1), fuelGlobal...))
+			wroteGlobal = true
+		}
+		if !wroteExport && beforeRank > order[secExport] {
+			emit(secExport, append(appendULEB(nil, uint64(nExports)), exports...))
+			wroteExport = true
+		}
+	}
+	for _, s := range m.sections {
+		if s.id != secCustom {
+			insertMissing(order[s.id])
+		}
+		switch s.id {
+		case secGlobal:
+			r := &reader{b: s.payload}
+			n := r.u32()
+			emit(secGlobal, append(append(appendULEB(nil, uint64(n)+1), s.payload[r.off:]...), fuelGlobal...))
+			wroteGlobal = true
+		case secExport:
+			r := &reader{b: s.payload}
+			n := r.u32()
+			emit(secExport, append(append(appendULEB(nil, uint64(n)+uint64(nExports)), s.payload[r.off:]...), exports...))
+			wroteExport = true
+		case secStart:
+			// dropped: the host calls arena_start after setting the budget
+		case secCode:
+			code, err := m.meterCode(s.payload, fuel)
+			if err != nil {
+				return nil, err
+			}
+			emit(secCode, code)
+		default:
+			emit(s.id, s.payload)
+		}
+	}
+	insertMissing(len(order) + 1)
+	return out, nil
+}
+
+func appendExport(b []byte, name string, kind byte, index uint64) []byte {
+	b = appendULEB(b, uint64(len(name)))
+	b = append(b, name...)
+	b = append(b, kind)
+	return appendULEB(b, index)
+}
+
+func (m *module) meterCode(payload []byte, fuel uint32) ([]byte, error) {
+	r := &reader{b: payload}
+	n := r.u32()
+	if int(n) != len(m.funcTypes) && r.err == nil {
+		return nil, errorf("code section has %d bodies for %d functions", n, len(m.funcTypes))
+	}
+	out := appendULEB(make([]byte, 0, len(payload)*5/4), uint64(n))
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		body := r.bytes(int(r.u32()))
+		if r.err != nil {
+			break
+		}
+		metered, err := m.meterBody(i, body, fuel)
+		if err != nil {
+			return nil, errorf("function %d: %v", m.importedFuncs+i, err)
+		}
+		out = appendULEB(out, uint64(len(metered)))
+		out = append(out, metered...)
+	}
+	if r.err != nil {
+		return nil, errorf("malformed code section: %v", r.err)
+	}
+	return out, nil
+}
+
+type decoded struct {
+	start, end int
+	instr
+}
+
+// meterBody rewrites one function body.
+func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, error) {
+	r := &reader{b: body}
+	decls := r.u32()
+	locals := uint64(m.typeParams[m.funcTypes[index]])
+	for i := uint32(0); i < decls && r.err == nil; i++ {
+		locals += uint64(r.u32())
+		r.byte()
+	}
+	declsStart := len(appendULEB(nil, uint64(decls)))
+	localsEnd := r.off
+	var code []decoded
+	bulk := false
+	for !r.done() {
+		start := r.off
+		in := decode(r)
+		if r.err != nil {
+			break
+		}
+		if in.global >= int64(m.globals) {
+			return nil, fmt.Errorf("global index %d out of range", in.global)
+		}
+		if in.local >= int64(locals) {
+			return nil, fmt.Errorf("local index %d out of range", in.local)
+		}
+		bulk = bulk || in.class >= bulkBytes
+		if in.class == bulkElems && body[start] == 0xFC && body[start+1] == 15 {
+			m.info.GrowsTables = true
+		}
+		code = append(code, decoded{start: start, end: r.off, instr: in})
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+
+	out := make([]byte, 0, len(body)*3/2+16)
+	scratch := uint32(locals) // a new i32 local for bulk operation sizes
+	if bulk {
+		out = appendULEB(out, uint64(decls)+1)
+		out = append(out, body[declsStart:localsEnd]...)
+		out = append(out, 0x01, 0x7F)
+	} else {
+		out = append(out, body[:localsEnd]...)
+	}
+	// A segment starts at the entry and after every instruction that
+	// branches, may branch, calls, or is a branch target's header. Its cost
+	// is its instruction count, paid on entry.
+	for i := 0; i < len(code); {
+		j := i + 1
+		for j < len(code) && code[j-1].class != splitAfter && code[j-1].class != loopHeader {
+			j++
+		}
+		checked := i == 0 || code[i-1].class == loopHeader
+		out = appendCharge(out, fuel, int64(j-i), checked)
+		for _, c := range code[i:j] {
+			if c.class >= bulkBytes {
+				out = appendBulkCharge(out, fuel, scratch, c.class)
+			}
+			out = append(out, body[c.start:c.end]...)
+		}
+		i = j
+	}
+	return out, nil
+}
+
+// appendCharge subtracts cost from the fuel global and, when checked,
+// traps if the result is negative.
+func appendCharge(b []byte, fuel uint32, cost int64, checked bool) []byte {
+	b = append(b, 0x23) // global.get
+	b = appendULEB(b, uint64(fuel))
+	b = append(b, 0x42) // i64.const
+	b = appendSLEB(b, cost)
+	b = append(b, 0x7D, 0x24) // i64.sub, global.set
+	b = appendULEB(b, uint64(fuel))
+	if checked {
+		b = appendCheck(b, fuel)
+	}
+	return b
+}
+
+func appendCheck(b []byte, fuel uint32) []byte {
+	b = append(b, 0x23) // global.get
+	b = appendULEB(b, uint64(fuel))
+	// i64.const 0, i64.lt_s, if, unreachable, end
+	return append(b, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0B)
+}
+
+// appendBulkCharge charges for the size operand on top of the stack,
+// leaving it in place, and checks.
+func appendBulkCharge(b []byte, fuel, scratch uint32, c class) []byte {
+	b = append(b, 0x22) // local.tee
+	b = appendULEB(b, uint64(scratch))
+	b = append(b, 0x23) // global.get
+	b = appendULEB(b, uint64(fuel))
+	b = append(b, 0x20) // local.get
+	b = appendULEB(b, uint64(scratch))
+	b = append(b, 0xAD) // i64.extend_i32_u
+	switch c {
+	case bulkBytes:
+		b = append(b, 0x42, bytesShift, 0x88) // i64.const 3, i64.shr_u
+	case growPages:
+		b = append(b, 0x42, pageShift, 0x86) // i64.const 13, i64.shl
+	}
+	b = append(b, 0x7D, 0x24) // i64.sub, global.set
+	b = appendULEB(b, uint64(fuel))
+	return appendCheck(b, fuel)
+}
