@@ -81,7 +81,8 @@ type ChallengeSpec struct {
 type Limits struct {
 	MaxModuleBytes int    `json:"max_module_bytes"`
 	MemoryPages    uint32 `json:"memory_pages"`    // 64 KiB each
-	TaskTimeoutMS  int    `json:"task_timeout_ms"` // wall-clock bound per task
+	FuelPerTask    int64  `json:"fuel_per_task"`   // the deterministic bound on each task's work
+	TaskTimeoutMS  int    `json:"task_timeout_ms"` // wall-clock safety net per task, behind fuel
 	MaxLogBytes    int    `json:"max_log_bytes"`   // captured stdout+stderr per task
 }
 
@@ -93,12 +94,18 @@ type Rules struct {
 	Margin float64 `json:"margin"`
 }
 
+// DefaultFuelPerTask is about 20 times what the heaviest shipped example
+// spends on a default optimizer task (5.2 million), Go runtime start-up
+// included.
+const DefaultFuelPerTask = 100_000_000
+
 // DefaultLimits are the limits a challenge gets when it names none.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxModuleBytes: 8 << 20,
 		MemoryPages:    1024, // 64 MiB: a Go reactor needs a few MiB
-		TaskTimeoutMS:  10_000,
+		FuelPerTask:    DefaultFuelPerTask,
+		TaskTimeoutMS:  30_000,
 		MaxLogBytes:    16 << 10,
 	}
 }
@@ -175,6 +182,8 @@ func (l Limits) Validate() error {
 		return Errorf(EINVALID, "limits.max_module_bytes: must be between 1 and %d, got %d", 64<<20, l.MaxModuleBytes)
 	case l.MemoryPages < 1 || l.MemoryPages > 65536:
 		return Errorf(EINVALID, "limits.memory_pages: must be between 1 and 65536, got %d", l.MemoryPages)
+	case l.FuelPerTask < 1000 || l.FuelPerTask > 1e13:
+		return Errorf(EINVALID, "limits.fuel_per_task: must be between 1000 and 1e13, got %d", l.FuelPerTask)
 	case l.TaskTimeoutMS < 10 || l.TaskTimeoutMS > 600_000:
 		return Errorf(EINVALID, "limits.task_timeout_ms: must be between 10 and 600000, got %d", l.TaskTimeoutMS)
 	case l.MaxLogBytes < 0 || l.MaxLogBytes > 1<<20:

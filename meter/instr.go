@@ -16,9 +16,10 @@ const (
 
 // instr is one decoded instruction.
 type instr struct {
-	class  class
-	global int64 // the global index of global.get/set, else -1
-	local  int64 // the local index of local.get/set/tee, else -1
+	class      class
+	growsTable bool  // table.grow
+	global     int64 // the global index of global.get/set, else -1
+	local      int64 // the local index of local.get/set/tee, else -1
 }
 
 // decode reads one instruction and its immediates. It accepts exactly the
@@ -90,7 +91,7 @@ func decode(r *reader) instr {
 	case op == 0xD2: // ref.func
 		r.u32()
 	case op == 0xFC:
-		in.class = decodeFC(r)
+		in.class, in.growsTable = decodeFC(r)
 	case op == 0xFD:
 		decodeSIMD(r)
 	case r.err == nil:
@@ -128,8 +129,12 @@ func memarg(r *reader) {
 	r.u32() // offset
 }
 
-func decodeFC(r *reader) class {
+func decodeFC(r *reader) (class, bool) {
 	sub := r.u32()
+	return fcClass(r, sub), sub == 15
+}
+
+func fcClass(r *reader, sub uint32) class {
 	switch {
 	case sub <= 7: // non-trapping float-to-int conversions
 		return plain

@@ -3,9 +3,13 @@
 // from an injected mutable i64 global, exported as arena_fuel; bulk memory
 // and table operations and memory.grow subtract in proportion to their
 // size. Function entries, loop headers and bulk operations check the
-// counter and trap with unreachable once it is negative, which bounds
-// every loop and every recursion. The count is exact and the same on every
-// machine: it depends only on the module and its inputs.
+// counter and trap with unreachable once it is below a second injected
+// global, arena_fuel_floor (0 unless the host raises it), which bounds
+// every loop and every recursion. The guest only reads the floor, so a host
+// can stop a running guest by raising it from another thread; a write to
+// the counter itself would be lost to the guest's own updates. The count is
+// exact and the same on every machine: it depends only on the module and
+// its inputs.
 //
 // The module's start function, if any, becomes the export arena_start, so
 // the host can set the budget before any guest code runs.
@@ -23,6 +27,7 @@ import (
 // Names the pass adds. A module that already exports either is refused.
 const (
 	FuelGlobal  = "arena_fuel"
+	FloorGlobal = "arena_fuel_floor"
 	StartExport = "arena_start"
 )
 
@@ -215,7 +220,7 @@ func (m *module) read(s section) error {
 			if r.err != nil {
 				break
 			}
-			if name == FuelGlobal || name == StartExport {
+			if name == FuelGlobal || name == FloorGlobal || name == StartExport {
 				return errorf("export name %q is reserved for Arena's fuel metering", name)
 			}
 			if int(kind) >= len(kindNames) {
@@ -242,9 +247,11 @@ func (m *module) rewrite() ([]byte, error) {
 		out = appendULEB(out, uint64(len(payload)))
 		out = append(out, payload...)
 	}
-	fuelGlobal := []byte{0x7E, 0x01, 0x42, 0x00, 0x0B} // mut i64 = i64.const 0
+	// Two globals: the counter and the floor, both mut i64 = i64.const 0.
+	fuelGlobals := []byte{0x7E, 0x01, 0x42, 0x00, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B}
 	exports := appendExport(nil, FuelGlobal, 0x03, uint64(fuel))
-	nExports := 1
+	exports = appendExport(exports, FloorGlobal, 0x03, uint64(fuel)+1)
+	nExports := 2
 	if m.start >= 0 {
 		exports = appendExport(exports, StartExport, 0x00, uint64(m.start))
 		nExports++
@@ -254,7 +261,7 @@ func (m *module) rewrite() ([]byte, error) {
 	// section that must come after them, when the module has none.
 	insertMissing := func(beforeRank int) {
 		if !wroteGlobal && beforeRank > order[secGlobal] {
-			emit(secGlobal, append(appendULEB(nil, 1), fuelGlobal...))
+			emit(secGlobal, append(appendULEB(nil, 2), fuelGlobals...))
 			wroteGlobal = true
 		}
 		if !wroteExport && beforeRank > order[secExport] {
@@ -270,7 +277,7 @@ func (m *module) rewrite() ([]byte, error) {
 		case secGlobal:
 			r := &reader{b: s.payload}
 			n := r.u32()
-			emit(secGlobal, append(append(appendULEB(nil, uint64(n)+1), s.payload[r.off:]...), fuelGlobal...))
+			emit(secGlobal, append(append(appendULEB(nil, uint64(n)+2), s.payload[r.off:]...), fuelGlobals...))
 			wroteGlobal = true
 		case secExport:
 			r := &reader{b: s.payload}
@@ -356,9 +363,7 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 			return nil, fmt.Errorf("local index %d out of range", in.local)
 		}
 		bulk = bulk || in.class >= bulkBytes
-		if in.class == bulkElems && body[start] == 0xFC && body[start+1] == 15 {
-			m.info.GrowsTables = true
-		}
+		m.info.GrowsTables = m.info.GrowsTables || in.growsTable
 		code = append(code, decoded{start: start, end: r.off, instr: in})
 	}
 	if r.err != nil {
@@ -396,7 +401,7 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 }
 
 // appendCharge subtracts cost from the fuel global and, when checked,
-// traps if the result is negative.
+// traps if the result is below the floor.
 func appendCharge(b []byte, fuel uint32, cost int64, checked bool) []byte {
 	b = append(b, 0x23) // global.get
 	b = appendULEB(b, uint64(fuel))
@@ -411,10 +416,12 @@ func appendCharge(b []byte, fuel uint32, cost int64, checked bool) []byte {
 }
 
 func appendCheck(b []byte, fuel uint32) []byte {
-	b = append(b, 0x23) // global.get
+	b = append(b, 0x23) // global.get counter
 	b = appendULEB(b, uint64(fuel))
-	// i64.const 0, i64.lt_s, if, unreachable, end
-	return append(b, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0B)
+	b = append(b, 0x23) // global.get floor
+	b = appendULEB(b, uint64(fuel)+1)
+	// i64.lt_s, if, unreachable, end
+	return append(b, 0x53, 0x04, 0x40, 0x00, 0x0B)
 }
 
 // appendBulkCharge charges for the size operand on top of the stack,

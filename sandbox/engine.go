@@ -1,7 +1,9 @@
-// Package sandbox validates, compiles and runs untrusted WebAssembly modules
-// with wazero. A module is validated before anything runs, compiled once per
+// Package sandbox validates, meters, compiles and runs untrusted WebAssembly
+// modules with wazero. A module is validated before anything runs, rewritten
+// to pay fuel for what it executes (package meter), compiled once per
 // content hash and instantiated fresh for every task, so no state leaks
-// between tasks. The WASI it sees is deterministic: fixed clocks, seeded
+// between tasks. Fuel, not wall time, bounds a task: the count is the same
+// on every machine. The WASI it sees is deterministic: fixed clocks, seeded
 // random, no filesystem, no network, and output captured into a bounded log.
 package sandbox
 
@@ -15,20 +17,31 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/arena-dev/arena/meter"
 )
 
 // Limits bound one module's evaluation.
 type Limits struct {
 	MaxModuleBytes int
 	MemoryPages    uint32 // the most 64 KiB pages a memory may grow to
-	TaskTimeout    time.Duration
-	MaxLogBytes    int
+	Fuel           int64  // fuel per task
+	// TaskTimeout is a wall-clock safety net behind fuel; a task that hits
+	// it fails as timed out, which is not reproducible, so budgets should
+	// make it unreachable.
+	TaskTimeout time.Duration
+	MaxLogBytes int
 }
+
+// MaxTableElements bounds every table: wazero does not bound table growth,
+// so a table must declare a maximum up to this, or never grow.
+const MaxTableElements = 1 << 16
 
 // Engine compiles and caches modules. It is safe for concurrent use; share
 // one per process so compiled code is shared by every worker goroutine.
 type Engine struct {
-	cache wazero.CompilationCache
+	cache     wazero.CompilationCache
+	validator wazero.Runtime // an interpreter: validates originals cheaply
 
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime // one per memory limit: wazero bounds memory per runtime
@@ -43,17 +56,28 @@ type cacheKey struct {
 	pages uint32
 }
 
-// NewEngine returns an engine that keeps up to capacity compiled modules.
-func NewEngine(capacity int) *Engine {
-	if capacity < 1 {
-		capacity = 1
+// NewEngine returns an engine that keeps up to capacity compiled modules
+// in memory.
+func NewEngine(capacity int) *Engine { return newEngine(capacity, wazero.NewCompilationCache()) }
+
+// NewEngineWithDiskCache also keeps compiled machine code in dir, so a
+// restarted worker does not compile the same modules again.
+func NewEngineWithDiskCache(capacity int, dir string) (*Engine, error) {
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("compilation cache in %s: %w", dir, err)
 	}
+	return newEngine(capacity, cache), nil
+}
+
+func newEngine(capacity int, cache wazero.CompilationCache) *Engine {
 	return &Engine{
-		cache:    wazero.NewCompilationCache(),
-		runtimes: map[uint32]wazero.Runtime{},
-		modules:  map[cacheKey]*list.Element{},
-		lru:      list.New(),
-		capacity: capacity,
+		cache:     cache,
+		validator: wazero.NewRuntimeWithConfig(context.Background(), wazero.NewRuntimeConfigInterpreter()),
+		runtimes:  map[uint32]wazero.Runtime{},
+		modules:   map[cacheKey]*list.Element{},
+		lru:       list.New(),
+		capacity:  max(1, capacity),
 	}
 }
 
@@ -65,6 +89,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	for _, rt := range e.runtimes {
 		_ = rt.Close(ctx)
 	}
+	_ = e.validator.Close(ctx)
 	e.runtimes = map[uint32]wazero.Runtime{}
 	e.modules = map[cacheKey]*list.Element{}
 	e.lru.Init()
@@ -75,10 +100,11 @@ func (e *Engine) runtime(ctx context.Context, pages uint32) (wazero.Runtime, err
 	if rt, ok := e.runtimes[pages]; ok {
 		return rt, nil
 	}
+	// No WithCloseOnContextDone: it slows loop-heavy guests about 15x and
+	// does not stop loop-free recursion. Fuel bounds every task instead.
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(e.cache).
-		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(true) // the per-task time bound
+		WithMemoryLimitPages(pages)
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
@@ -88,9 +114,10 @@ func (e *Engine) runtime(ctx context.Context, pages uint32) (wazero.Runtime, err
 	return rt, nil
 }
 
-// Load validates wasm against abi and lim and returns its compiled module,
-// compiling it only when no cached copy exists. A *RejectError says why the
-// module is unacceptable. Callers must Release the module when done.
+// Load validates wasm against abi and lim, meters it and returns its
+// compiled module, doing the work only when no cached copy exists. A
+// *RejectError says why the module is unacceptable. Callers must Release
+// the module when done.
 func (e *Engine) Load(ctx context.Context, wasm []byte, abi ABI, lim Limits) (*Module, error) {
 	if err := checkHeader(wasm, lim.MaxModuleBytes); err != nil {
 		return nil, err
@@ -116,19 +143,35 @@ func (e *Engine) Load(ctx context.Context, wasm []byte, abi ABI, lim Limits) (*M
 		m.refs++
 		return m, nil
 	}
+	// Validate the module as submitted, before metering, so guest code can
+	// never name what the metering pass adds.
+	original, err := e.validator.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, reject("invalid WebAssembly: %v", err)
+	}
+	_ = original.Close(ctx)
+	metered, info, err := meter.Meter(wasm)
+	if err != nil {
+		return nil, reject("%v", err)
+	}
+	if err := checkShape(info, lim); err != nil {
+		return nil, err
+	}
 	rt, err := e.runtime(ctx, lim.MemoryPages)
 	if err != nil {
 		return nil, err
 	}
-	compiled, err := rt.CompileModule(ctx, wasm)
+	compiled, err := rt.CompileModule(ctx, metered)
 	if err != nil {
-		return nil, reject("invalid WebAssembly: %v", err)
+		// The original compiled, so this is Arena's fault, not the module's;
+		// reject it all the same so it cannot loop through retries.
+		return nil, reject("internal error: the metered module does not compile: %v", err)
 	}
 	if err := checkABI(compiled, rt, abi, lim); err != nil {
 		_ = compiled.Close(ctx)
 		return nil, err
 	}
-	m := &Module{engine: e, rt: rt, compiled: compiled, SHA256: key.sum, key: key, refs: 1}
+	m := &Module{engine: e, rt: rt, compiled: compiled, Info: info, SHA256: key.sum, key: key, refs: 1}
 	e.modules[key] = e.lru.PushFront(m)
 	e.evict(ctx)
 	return m, nil
@@ -157,6 +200,7 @@ type Module struct {
 	compiled wazero.CompiledModule
 	key      cacheKey
 	SHA256   [32]byte
+	Info     meter.Info // the module as submitted
 
 	// guarded by engine.mu
 	refs    int

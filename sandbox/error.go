@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/tetratelabs/wazero/sys"
 )
@@ -24,10 +23,11 @@ func reject(format string, args ...any) error {
 // RunError says a module misbehaved while it ran: a trap, an exit, a time
 // limit, or a pointer outside its memory.
 type RunError struct {
-	Func     string // the export being called, or "instantiation"
-	Reason   string // one line
-	Detail   string // more lines, such as a wasm stack trace
-	TimedOut bool
+	Func          string // the export being called, or "instantiation"
+	Reason        string // one line
+	Detail        string // more lines, such as a wasm stack trace
+	TimedOut      bool   // the wall-clock safety net fired
+	FuelExhausted bool
 }
 
 func (e *RunError) Error() string { return e.Func + ": " + e.Reason }
@@ -41,17 +41,12 @@ func IsReject(err error) bool {
 // classify turns an error from wazero into a RunError, or returns a
 // cancellation of the host's own context unchanged so callers can tell a
 // shutdown from a misbehaving module.
-func classify(ctx context.Context, fn string, timeout time.Duration, err error) error {
+func classify(ctx context.Context, fn string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", fn, context.Cause(ctx))
+	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
-		switch exit.ExitCode() {
-		case sys.ExitCodeDeadlineExceeded:
-			return &RunError{Func: fn, Reason: fmt.Sprintf("exceeded the time limit of %s", timeout), TimedOut: true}
-		case sys.ExitCodeContextCanceled:
-			if ctx.Err() != nil {
-				return fmt.Errorf("%s: %w", fn, context.Cause(ctx))
-			}
-		}
 		return &RunError{Func: fn, Reason: fmt.Sprintf("module exited with code %d", exit.ExitCode())}
 	}
 	reason, detail, _ := strings.Cut(err.Error(), "\n")

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/arena-dev/arena/meter"
 )
 
 // Instance is one fresh instantiation of a module, used for one task.
@@ -18,31 +21,56 @@ type Instance struct {
 	mem     api.Memory
 	funcs   map[string]api.Function
 	log     *tailLog
+	ctx     context.Context // the caller's: cancelled means the host is shutting down
+	budget  int64
 	timeout time.Duration
-	ctx     context.Context // the caller's context, to tell shutdown from a time-out
+	release []func() bool // stop the backstops
+
+	mu       sync.Mutex // guards the host's use of the globals against the backstops
+	fuel     api.MutableGlobal
+	floor    api.MutableGlobal // raised to stop the guest at its next check
+	timedOut bool
 }
 
-// Instantiate makes a fresh instance and runs _initialize when the module
-// exports it (Go and TinyGo reactors). ctx must carry the task's deadline;
-// seed makes the guest's random_get deterministic per task.
+// Instantiate makes a fresh instance with lim.Fuel to spend, then runs the
+// module's start function and _initialize (Go and TinyGo reactors), both
+// metered. seed makes the guest's random_get deterministic per task. If
+// the task outlives lim.TaskTimeout, or ctx is cancelled, the guest is
+// stopped at its next fuel check.
 func (m *Module) Instantiate(ctx context.Context, seed uint64, lim Limits) (*Instance, error) {
 	log := newTailLog(lim.MaxLogBytes)
 	cfg := wazero.NewModuleConfig().
-		WithName(""). // anonymous, so many instances can coexist
-		WithStartFunctions("_initialize").
+		WithName("").         // anonymous, so many instances can coexist
+		WithStartFunctions(). // run below, metered, once the budget is set
 		WithStdout(log).
 		WithStderr(log).
 		WithRandSource(rand.NewChaCha8(seedBytes(seed)))
 	mod, err := m.rt.InstantiateModule(ctx, m.compiled, cfg)
 	if err != nil {
-		return nil, classify(ctx, "instantiation", lim.TaskTimeout, err)
+		return nil, classify(ctx, "instantiation", err)
 	}
-	mem := mod.ExportedMemory("memory")
-	if mem == nil {
-		_ = mod.Close(ctx)
-		return nil, &RunError{Func: "instantiation", Reason: "memory export is missing"}
+	inst := &Instance{
+		mod: mod, mem: mod.ExportedMemory("memory"), funcs: map[string]api.Function{}, log: log,
+		ctx: ctx, budget: lim.Fuel, timeout: lim.TaskTimeout,
+		fuel:  mod.ExportedGlobal(meter.FuelGlobal).(api.MutableGlobal),
+		floor: mod.ExportedGlobal(meter.FloorGlobal).(api.MutableGlobal),
 	}
-	return &Instance{mod: mod, mem: mem, funcs: map[string]api.Function{}, log: log, timeout: lim.TaskTimeout, ctx: ctx}, nil
+	inst.setFuel(lim.Fuel)
+	timer := time.AfterFunc(lim.TaskTimeout, func() { inst.stop(true) })
+	inst.release = []func() bool{timer.Stop, context.AfterFunc(ctx, func() { inst.stop(false) })}
+	for _, start := range []string{meter.StartExport, "_initialize"} {
+		if mod.ExportedFunction(start) == nil {
+			continue
+		}
+		if _, err := inst.Call(start); err != nil {
+			inst.Close(ctx)
+			if run, ok := err.(*RunError); ok {
+				run.Func = "instantiation (" + start + ")"
+			}
+			return nil, err
+		}
+	}
+	return inst, nil
 }
 
 func seedBytes(seed uint64) [32]byte {
@@ -52,11 +80,34 @@ func seedBytes(seed uint64) [32]byte {
 	return b
 }
 
+// stop makes the guest trap at its next fuel check.
+func (i *Instance) stop(timedOut bool) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.timedOut = i.timedOut || timedOut
+	i.floor.Set(math.MaxInt64)
+}
+
+// setFuel stores v, an int64, in the counter, which holds it as raw bits.
+func (i *Instance) setFuel(v int64) { i.fuel.Set(uint64(v)) }
+
 // Close frees the instance.
-func (i *Instance) Close(ctx context.Context) { _ = i.mod.Close(ctx) }
+func (i *Instance) Close(ctx context.Context) {
+	for _, release := range i.release {
+		release()
+	}
+	_ = i.mod.Close(ctx)
+}
 
 // Log returns what the guest wrote to stdout and stderr (its tail).
 func (i *Instance) Log() string { return i.log.String() }
+
+// FuelUsed is the fuel spent so far.
+func (i *Instance) FuelUsed() int64 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.budget - int64(i.fuel.Get())
+}
 
 // Call calls an export with raw wasm values.
 func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
@@ -69,10 +120,21 @@ func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
 		i.funcs[name] = fn
 	}
 	res, err := fn.Call(i.ctx, args...)
-	if err != nil {
-		return nil, classify(i.ctx, name, i.timeout, err)
+	if err == nil {
+		return res, nil
 	}
-	return res, nil
+	i.mu.Lock()
+	timedOut, left := i.timedOut, int64(i.fuel.Get())
+	i.mu.Unlock()
+	switch {
+	case timedOut:
+		return nil, &RunError{Func: name, Reason: fmt.Sprintf("exceeded the time limit of %s (a safety net: the fuel budget should end a task first)", i.timeout), TimedOut: true}
+	case i.ctx.Err() != nil:
+		return nil, fmt.Errorf("%s: %w", name, context.Cause(i.ctx))
+	case left < 0:
+		return nil, &RunError{Func: name, Reason: fmt.Sprintf("fuel exhausted: the task's budget of %d fuel ran out", i.budget), FuelExhausted: true}
+	}
+	return nil, classify(i.ctx, name, err)
 }
 
 // Alloc asks the guest for size bytes through arena_alloc and checks that

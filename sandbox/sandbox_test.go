@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ var optimizerABI = ABI{Funcs: []Func{
 }}
 
 func testLimits() Limits {
-	return Limits{MaxModuleBytes: 1 << 20, MemoryPages: 16, TaskTimeout: time.Second, MaxLogBytes: 64}
+	return Limits{MaxModuleBytes: 1 << 20, MemoryPages: 16, Fuel: 1 << 30, TaskTimeout: 10 * time.Second, MaxLogBytes: 64}
 }
 
 func fixture(t testing.TB, name string) []byte {
@@ -134,24 +135,65 @@ func TestInstanceChecksPointersAndTimesOut(t *testing.T) {
 		t.Errorf("round trip: %v %v", two, err)
 	}
 
+}
+
+func TestFuelEndsLoopsAndTheClockIsOnlyABackstop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := NewEngine(4)
+	defer e.Close(ctx)
 	loop, err := e.Load(ctx, fixture(t, "loop"), optimizerABI, testLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer loop.Release(ctx)
+
+	// The budget runs out: a deterministic failure, with the fuel it used.
 	lim := testLimits()
+	lim.Fuel = 1_000_000
+	for run := 0; run < 2; run++ {
+		li, err := loop.Instantiate(ctx, 1, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = li.Call("opt_step", 0, 0, 0, 0, 0)
+		used := li.FuelUsed()
+		li.Close(ctx)
+		if re, ok := err.(*RunError); !ok || !re.FuelExhausted || re.Func != "opt_step" {
+			t.Fatalf("loop with a small budget: %v, want fuel exhausted in opt_step", err)
+		}
+		// The loop pays 2 per iteration and is checked each time, so it
+		// stops within one iteration of the budget.
+		if used <= lim.Fuel || used > lim.Fuel+2 {
+			t.Errorf("run %d used %d fuel of %d", run, used, lim.Fuel)
+		}
+	}
+
+	// A budget too large to run out in time: the wall clock stops it.
+	lim = testLimits()
+	lim.Fuel = 1 << 60
 	lim.TaskTimeout = 50 * time.Millisecond
-	tctx, cancel := context.WithTimeout(ctx, lim.TaskTimeout)
-	defer cancel()
-	li, err := loop.Instantiate(tctx, 1, lim)
+	li, err := loop.Instantiate(ctx, 1, lim)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer li.Close(ctx)
 	_, err = li.Call("opt_step", 0, 0, 0, 0, 0)
-	run, ok := err.(*RunError)
-	if !ok || !run.TimedOut || run.Func != "opt_step" {
-		t.Errorf("loop: %v, want a time-out in opt_step", err)
+	if re, ok := err.(*RunError); !ok || !re.TimedOut {
+		t.Errorf("loop with a huge budget: %v, want a time-out", err)
+	}
+
+	// Cancelling the host's context stops a guest too, and says so.
+	cctx, cancel := context.WithCancel(ctx)
+	lim.TaskTimeout = time.Hour
+	li2, err := loop.Instantiate(cctx, 1, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer li2.Close(ctx)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if _, err = li2.Call("opt_step", 0, 0, 0, 0, 0); err == nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v, want context.Canceled", err)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"sort"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/arena-dev/arena/meter"
 )
 
 var wasmMagic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
@@ -19,6 +21,33 @@ func checkHeader(wasm []byte, maxBytes int) error {
 	}
 	if !bytes.Equal(wasm[4:8], wasmMagic[4:]) {
 		return reject("unsupported WebAssembly binary version %x (want 1)", wasm[4:8])
+	}
+	return nil
+}
+
+// checkShape checks the memories and tables the module declares.
+func checkShape(info meter.Info, lim Limits) error {
+	for i, m := range info.Memories {
+		switch {
+		case m.Imported:
+			return reject("module imports a memory; it must define and export its own as \"memory\"")
+		case m.Min > lim.MemoryPages:
+			return reject("memory %d starts at %d pages, over the limit of %d", i, m.Min, lim.MemoryPages)
+		case m.Max > int64(lim.MemoryPages):
+			return reject("memory %d may grow to %d pages, over the limit of %d; declare a maximum of at most %d or none", i, m.Max, lim.MemoryPages, lim.MemoryPages)
+		}
+	}
+	for i, t := range info.Tables {
+		switch {
+		case t.Imported:
+			return reject("module imports a table; tables must be its own")
+		case t.Min > MaxTableElements:
+			return reject("table %d starts with %d elements, over the limit of %d", i, t.Min, MaxTableElements)
+		case t.Max > MaxTableElements:
+			return reject("table %d declares a maximum of %d elements, over the limit of %d", i, t.Max, MaxTableElements)
+		case t.Max < 0 && info.GrowsTables:
+			return reject("table %d has no maximum and the module uses table.grow; declare a maximum of at most %d", i, MaxTableElements)
+		}
 	}
 	return nil
 }
@@ -41,15 +70,8 @@ func checkABI(c wazero.CompiledModule, rt wazero.Runtime, abi ABI, lim Limits) e
 			return reject("import %s.%s has signature %s, want %s", mod, name, got, exp)
 		}
 	}
-	if len(c.ImportedMemories()) > 0 {
-		return reject("module imports a memory; it must define and export its own as \"memory\"")
-	}
-	mem, ok := c.ExportedMemories()["memory"]
-	if !ok {
+	if _, ok := c.ExportedMemories()["memory"]; !ok {
 		return reject("module does not export its memory as \"memory\"")
-	}
-	if mem.Min() > lim.MemoryPages {
-		return reject("memory starts at %d pages, over the limit of %d", mem.Min(), lim.MemoryPages)
 	}
 	exports := c.ExportedFunctions()
 	for _, f := range append([]Func{AllocFunc}, abi.Funcs...) {

@@ -43,14 +43,14 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 		{"unknown import", fixture(t, "badimport"), arena.StatusRejected, "env.open_socket is not allowed"},
 		{"wrong signature", fixture(t, "badsig"), arena.StatusRejected, "opt_step(i32, i32, i32, i32, f32)"},
 		{"huge memory", fixture(t, "bigmem"), arena.StatusRejected, "2048 pages"},
-		{"infinite loop", fixture(t, "loop"), arena.StatusFailed, "exceeded the time limit"},
+		{"infinite loop", fixture(t, "loop"), arena.StatusFailed, "fuel exhausted"},
 		{"trap", fixture(t, "trap"), arena.StatusFailed, "unreachable"},
 		{"pointer outside memory", fixture(t, "badptr"), arena.StatusFailed, "outside memory"},
 	}
 	eng := sandbox.NewEngine(4)
 	defer eng.Close(context.Background())
 	lim := arena.DefaultLimits()
-	lim.TaskTimeoutMS = 200
+	lim.FuelPerTask = 10_000_000
 	b, err := New(OptimizerKind, []byte(`{"steps":20}`))
 	if err != nil {
 		t.Fatal(err)

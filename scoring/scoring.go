@@ -92,6 +92,7 @@ func SandboxLimits(l arena.Limits) sandbox.Limits {
 	return sandbox.Limits{
 		MaxModuleBytes: l.MaxModuleBytes,
 		MemoryPages:    l.MemoryPages,
+		Fuel:           l.FuelPerTask,
 		TaskTimeout:    time.Duration(l.TaskTimeoutMS) * time.Millisecond,
 		MaxLogBytes:    l.MaxLogBytes,
 	}
@@ -142,6 +143,13 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 			}
 		}
 		sum += tr.Score
+		if tr.FuelUsed != nil {
+			total := *tr.FuelUsed
+			if res.FuelUsed != nil {
+				total += *res.FuelUsed
+			}
+			res.FuelUsed = &total
+		}
 		res.Tasks = append(res.Tasks, tr)
 	}
 	if res.FailedTasks == len(res.Tasks) {
@@ -159,13 +167,13 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 // runTask runs one task in a fresh instance under the task's time bound.
 func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, lim sandbox.Limits) (arena.TaskResult, error) {
 	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
-	tctx, cancel := context.WithTimeout(ctx, lim.TaskTimeout)
-	defer cancel()
-	inst, err := mod.Instantiate(tctx, task.Seed, lim)
+	inst, err := mod.Instantiate(ctx, task.Seed, lim)
 	if err == nil {
 		defer inst.Close(ctx)
 		tr, err = b.RunTask(inst, task)
 		tr.Log = inst.Log()
+		fuel := inst.FuelUsed()
+		tr.FuelUsed = &fuel
 	}
 	if err != nil {
 		if ctx.Err() != nil {

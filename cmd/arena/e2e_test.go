@@ -161,12 +161,12 @@ func TestEndToEnd(t *testing.T) {
 		[]byte(`{"slug":"bad","kind":"sorting"}`), &e); code != 400 || !strings.Contains(e.Error.Message, "kind") {
 		t.Errorf("bad kind: %d %+v", code, e)
 	}
-	spec := `{"slug":"e2e","title":"E2E optimizer","kind":"optimizer","params":{"seeds":[1]},"limits":{"task_timeout_ms":500}}`
+	spec := `{"slug":"e2e","title":"E2E optimizer","kind":"optimizer","params":{"seeds":[1]},"limits":{"fuel_per_task":20000000}}`
 	var ch arena.Challenge
 	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), &ch); code != 201 {
 		t.Fatalf("create challenge: %d", code)
 	}
-	if ch.Limits.TaskTimeoutMS != 500 || ch.Limits.MaxModuleBytes != arena.DefaultLimits().MaxModuleBytes || ch.Rules.Margin != 0.01 {
+	if ch.Limits.FuelPerTask != 20_000_000 || ch.Limits.MaxModuleBytes != arena.DefaultLimits().MaxModuleBytes || ch.Rules.Margin != 0.01 {
 		t.Errorf("defaults not filled in: %+v", ch)
 	}
 
@@ -238,7 +238,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if loopDone.Status != arena.StatusFailed || !strings.Contains(loopDone.Error, "exceeded the time limit") || loopDone.Score != nil {
+	if loopDone.Status != arena.StatusFailed || !strings.Contains(loopDone.Error, "fuel exhausted") || loopDone.Score != nil {
 		t.Errorf("looping module: %+v", loopDone)
 	}
 
