@@ -20,8 +20,9 @@ func fixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// Every hostile module ends rejected or failed with a reason, and the same
-// engine goes on to score a good module afterwards.
+// Every hostile module ends rejected or failed with a reason, stopped by
+// fuel rather than the wall clock, and the same engine goes on to score a
+// good module afterwards.
 func TestHostileModulesEndWithAReason(t *testing.T) {
 	t.Parallel()
 	random := make([]byte, 4096)
@@ -38,14 +39,31 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 	}{
 		{"random bytes", random, arena.StatusRejected, "not a WebAssembly module"},
 		{"empty", nil, arena.StatusRejected, "not a WebAssembly module"},
-		{"truncated", good[:len(good)/2], arena.StatusRejected, ""},
+		{"truncated", good[:len(good)/2], arena.StatusRejected, "invalid WebAssembly"},
 		{"wrong version", append([]byte{0, 'a', 's', 'm', 2, 0, 0, 0}, good[8:]...), arena.StatusRejected, "version"},
 		{"unknown import", fixture(t, "badimport"), arena.StatusRejected, "env.open_socket is not allowed"},
 		{"wrong signature", fixture(t, "badsig"), arena.StatusRejected, "opt_step(i32, i32, i32, i32, f32)"},
-		{"huge memory", fixture(t, "bigmem"), arena.StatusRejected, "2048 pages"},
+		{"huge initial memory", fixture(t, "bigmem"), arena.StatusRejected, "2048 pages"},
+		{"memory may grow to 4 GiB", fixture(t, "growmax"), arena.StatusRejected, "may grow to 65536 pages"},
+		{"huge table", fixture(t, "hugetable"), arena.StatusRejected, "10000000 elements"},
+		{"unbounded table growth", fixture(t, "tablebomb"), arena.StatusRejected, "no maximum and the module uses table.grow"},
+		{"reserved export", fixture(t, "reserved"), arena.StatusRejected, "reserved"},
+		{"threads", fixture(t, "atomics"), arena.StatusRejected, "threads"},
 		{"infinite loop", fixture(t, "loop"), arena.StatusFailed, "fuel exhausted"},
-		{"trap", fixture(t, "trap"), arena.StatusFailed, "unreachable"},
+		{"recursion without loops", fixture(t, "recurse"), arena.StatusFailed, "opt_step"},
+		{"mutual recursion with loops", fixture(t, "pingpong"), arena.StatusFailed, "opt_step"},
+		{"memory growth bomb", fixture(t, "membomb"), arena.StatusFailed, "fuel exhausted"},
+		{"bulk memory bomb", fixture(t, "bulkbomb"), arena.StatusFailed, "fuel exhausted"},
+		{"trap in arena_alloc", fixture(t, "trapalloc"), arena.StatusFailed, "arena_alloc: wasm error: unreachable"},
+		{"trap in opt_init", fixture(t, "trapinit"), arena.StatusFailed, "opt_init: wasm error: integer divide by zero"},
+		{"trap in opt_step", fixture(t, "trap"), arena.StatusFailed, "opt_step: wasm error: unreachable"},
+		{"trap in the start function", fixture(t, "trapstart"), arena.StatusFailed, "instantiation (arena_start): wasm error: unreachable"},
+		{"trap in _initialize", fixture(t, "trapinitialize"), arena.StatusFailed, "instantiation (_initialize): wasm error: out of bounds memory access"},
 		{"pointer outside memory", fixture(t, "badptr"), arena.StatusFailed, "outside memory"},
+		{"unaligned pointer", fixture(t, "unaligned"), arena.StatusFailed, "not 8-aligned"},
+		{"NaN parameters", fixture(t, "nan"), arena.StatusFailed, "diverged: the loss became NaN"},
+		{"infinite parameters", fixture(t, "inf"), arena.StatusFailed, "diverged"},
+		{"proc_exit", fixture(t, "procexit"), arena.StatusFailed, "module exited with code 3"},
 	}
 	eng := sandbox.NewEngine(4)
 	defer eng.Close(context.Background())
@@ -63,12 +81,27 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 		if res.Status != c.status || res.Error == "" || !strings.Contains(res.Error, c.reason) {
 			t.Errorf("%s: status %s, error %q; want %s with %q", c.name, res.Status, res.Error, c.status, c.reason)
 		}
-		t.Logf("%s: %s: %s", c.name, res.Status, res.Error)
+		t.Logf("%-28s %-8s %s", c.name, res.Status, res.Error)
+		if strings.Contains(res.Error, "time limit") {
+			t.Errorf("%s: stopped by the clock, not by fuel: %s", c.name, res.Error)
+		}
 		if res.Score != nil {
 			t.Errorf("%s: has score %v", c.name, *res.Score)
 		}
 	}
-	res, err := Evaluate(context.Background(), eng, b, lim, good)
+
+	// A log flood is cut to its tail and the module is still scored.
+	res, err := Evaluate(context.Background(), eng, b, lim, fixture(t, "logflood"))
+	if err != nil || res.Status != arena.StatusScored {
+		t.Fatalf("log flood: %v %s %s", err, res.Status, res.Error)
+	}
+	for _, task := range res.Tasks {
+		if len(task.Log) > lim.MaxLogBytes+100 || !strings.Contains(task.Log, "earlier bytes dropped") {
+			t.Errorf("log flood: task log of %d bytes: %.80q", len(task.Log), task.Log)
+		}
+	}
+
+	res, err = Evaluate(context.Background(), eng, b, lim, good)
 	if err != nil || res.Status != arena.StatusScored {
 		t.Fatalf("good module after hostile ones: %v %s %s", err, res.Status, res.Error)
 	}

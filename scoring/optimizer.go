@@ -194,5 +194,8 @@ func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskR
 	tr.BaselineLoss = b.BaselineLoss(task)
 	tr.Loss = finite(loss)
 	tr.Score = lossScore(loss, tr.BaselineLoss)
+	if tr.Loss == nil {
+		tr.Error = fmt.Sprintf("diverged: the loss became %v", loss)
+	}
 	return tr, nil
 }

@@ -1,0 +1,6 @@
+;; growmax: memory may grow to 4 GiB.
+(module
+  (memory (export "memory") 1 65536)
+  (func (export "arena_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "opt_init") (param i32))
+  (func (export "opt_step") (param i32 i32 i32 i32 f64)))

@@ -1,0 +1,7 @@
+;; hugetable: declares a table of ten million elements.
+(module
+  (memory (export "memory") 1 16)
+  (table 10000000 funcref)
+  (func (export "arena_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "opt_init") (param i32))
+  (func (export "opt_step") (param i32 i32 i32 i32 f64)))
