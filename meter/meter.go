@@ -97,17 +97,23 @@ type module struct {
 	start         int64  // start function index, or -1
 }
 
+// MaxLocals bounds the locals of one function, as browsers do.
+const MaxLocals = 50_000
+
 const (
-	secCustom   = 0
-	secType     = 1
-	secImport   = 2
-	secFunction = 3
-	secTable    = 4
-	secMemory   = 5
-	secGlobal   = 6
-	secExport   = 7
-	secStart    = 8
-	secCode     = 10
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secTable     = 4
+	secMemory    = 5
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
 )
 
 // order ranks sections as the binary format requires them to appear.
@@ -211,7 +217,42 @@ func (m *module) read(s section) error {
 			m.info.Memories = append(m.info.Memories, Limits{Min: min, Max: max})
 		}
 	case secGlobal:
-		m.globals += r.u32()
+		n := r.u32()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			r.byte() // value type
+			r.byte() // mutability
+			constExpr(r)
+		}
+		m.globals += n
+	case secElement:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			elementSegment(r)
+		}
+	case secData:
+		for n := r.u32(); n > 0 && r.err == nil; n-- {
+			switch flags := r.u32(); flags {
+			case 0:
+				constExpr(r)
+			case 1:
+			case 2:
+				r.u32()
+				constExpr(r)
+			default:
+				return errorf("unsupported data segment flags %d", flags)
+			}
+			r.bytes(int(r.u32()))
+		}
+	case secDataCount:
+		r.u32()
+	case secCustom:
+		if r.name() == "name" {
+			nameSection(r)
+		}
+		r.off = len(r.b) // the rest is opaque
+	case secCode:
+		r.off = len(r.b) // read while rewriting
+	default:
+		return errorf("unsupported section id %d", s.id)
 	case secExport:
 		for n := r.u32(); n > 0 && r.err == nil; n-- {
 			name := r.name()
@@ -232,10 +273,79 @@ func (m *module) read(s section) error {
 		m.start = int64(r.u32())
 		m.info.HasStart = true
 	}
+	if r.err == nil && r.off != len(r.b) {
+		r.fail(fmt.Errorf("%d bytes left over", len(r.b)-r.off))
+	}
 	if r.err != nil {
 		return errorf("malformed section %d: %v", s.id, r.err)
 	}
 	return nil
+}
+
+// constExpr skips a constant expression, through its end.
+func constExpr(r *reader) {
+	for r.err == nil {
+		if r.off < len(r.b) && r.b[r.off] == 0x0B {
+			r.off++
+			return
+		}
+		decode(r)
+	}
+}
+
+// elementSegment skips one element segment in any of its eight forms.
+func elementSegment(r *reader) {
+	flags := r.u32()
+	if flags > 7 {
+		r.fail(fmt.Errorf("unsupported element segment flags %d", flags))
+		return
+	}
+	if flags&2 != 0 && flags&1 == 0 { // explicit table index
+		r.u32()
+	}
+	if flags&1 == 0 { // active: an offset expression
+		constExpr(r)
+	}
+	if flags&3 != 0 { // element kind or reference type
+		r.byte()
+	}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		if flags&4 != 0 {
+			constExpr(r)
+		} else {
+			r.u32()
+		}
+	}
+}
+
+// nameSection checks the framing of the "name" custom section, whose
+// counts a decoder might otherwise trust.
+func nameSection(r *reader) {
+	for !r.done() {
+		id := r.byte()
+		sub := &reader{b: r.bytes(int(r.u32()))}
+		if r.err != nil {
+			return
+		}
+		switch id {
+		case 1: // function names: vec(index name)
+			for n := sub.u32(); n > 0 && sub.err == nil; n-- {
+				sub.u32()
+				sub.name()
+			}
+		case 2: // local names: vec(index vec(index name))
+			for n := sub.u32(); n > 0 && sub.err == nil; n-- {
+				sub.u32()
+				for k := sub.u32(); k > 0 && sub.err == nil; k-- {
+					sub.u32()
+					sub.name()
+				}
+			}
+		}
+		if sub.err != nil {
+			r.fail(fmt.Errorf("name section: %v", sub.err))
+		}
+	}
 }
 
 // rewrite assembles the metered module.
@@ -345,6 +455,9 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 	for i := uint32(0); i < decls && r.err == nil; i++ {
 		locals += uint64(r.u32())
 		r.byte()
+		if locals > MaxLocals {
+			return nil, fmt.Errorf("more than %d locals", MaxLocals)
+		}
 	}
 	declsStart := len(appendULEB(nil, uint64(decls)))
 	localsEnd := r.off

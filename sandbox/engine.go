@@ -143,17 +143,20 @@ func (e *Engine) Load(ctx context.Context, wasm []byte, abi ABI, lim Limits) (*M
 		m.refs++
 		return m, nil
 	}
-	// Validate the module as submitted, before metering, so guest code can
-	// never name what the metering pass adds.
+	// The meter's strict structural pass goes first: it checks that every
+	// count is backed by bytes, which wazero's decoder trusts (a 30-byte
+	// module claiming 800 million exports makes it allocate 32 GB).
+	metered, info, err := meter.Meter(wasm)
+	if err != nil {
+		return nil, reject("%v", err)
+	}
+	// Then wazero validates the module as submitted, so nothing guest code
+	// names can reach what the metering pass added.
 	original, err := e.validator.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, reject("invalid WebAssembly: %v", err)
 	}
 	_ = original.Close(ctx)
-	metered, info, err := meter.Meter(wasm)
-	if err != nil {
-		return nil, reject("%v", err)
-	}
 	if err := checkShape(info, lim); err != nil {
 		return nil, err
 	}

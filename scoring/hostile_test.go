@@ -41,6 +41,9 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 		{"empty", nil, arena.StatusRejected, "not a WebAssembly module"},
 		{"truncated", good[:len(good)/2], arena.StatusRejected, "invalid WebAssembly"},
 		{"wrong version", append([]byte{0, 'a', 's', 'm', 2, 0, 0, 0}, good[8:]...), arena.StatusRejected, "version"},
+		// 30 bytes claiming ~800 million exports: wazero's decoder would
+		// allocate 32 GB for them; the meter's structural pass refuses first.
+		{"allocation bomb", []byte("\x00asm\x01\x00\x00\x00\as\xfc\xfc\xfc\xfc\x02\n\r\x03\x05\x00A\x80\b\v\x02\x00\v\x02\x00c"), arena.StatusRejected, "malformed"},
 		{"unknown import", fixture(t, "badimport"), arena.StatusRejected, "env.open_socket is not allowed"},
 		{"wrong signature", fixture(t, "badsig"), arena.StatusRejected, "opt_step(i32, i32, i32, i32, f32)"},
 		{"huge initial memory", fixture(t, "bigmem"), arena.StatusRejected, "2048 pages"},
