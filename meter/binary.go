@@ -96,7 +96,7 @@ func (r *reader) limits() (min uint32, max int64) {
 	case 0x01:
 		max = int64(r.u32())
 	default:
-		r.fail(fmt.Errorf("unsupported limits flags %#x (shared or 64-bit memories are not supported)", flags))
+		r.fail(fmt.Errorf("unsupported limits flags %#x: shared memories (the threads proposal) and 64-bit memories are not supported", flags))
 	}
 	return min, max
 }

@@ -39,7 +39,7 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 	}{
 		{"random bytes", random, arena.StatusRejected, "not a WebAssembly module"},
 		{"empty", nil, arena.StatusRejected, "not a WebAssembly module"},
-		{"truncated", good[:len(good)/2], arena.StatusRejected, "invalid WebAssembly"},
+		{"truncated", good[:len(good)/2], arena.StatusRejected, "malformed module"},
 		{"wrong version", append([]byte{0, 'a', 's', 'm', 2, 0, 0, 0}, good[8:]...), arena.StatusRejected, "version"},
 		// 30 bytes claiming ~800 million exports: wazero's decoder would
 		// allocate 32 GB for them; the meter's structural pass refuses first.
