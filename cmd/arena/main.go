@@ -32,6 +32,8 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena challenge create --file SPEC.json          define a challenge (admin key)
   arena eval --kind optimizer [--params FILE] [--seed N] [--json] FILE
                                                    score a module locally, exactly as workers do
+  arena wasm inspect [--kind KIND] [--json] FILE   imports, exports, memory, tables, verdict
+  arena wasm meter FILE -o OUT                     write the fuel-metered module
 
 Database: ARENA_DATABASE_URL (default ` + defaultDatabaseURL + `)
 NATS: ARENA_NATS_URL (unset: an embedded server, reachable only in-process)
@@ -110,6 +112,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"leaderboard": c.leaderboard,
 		"champion":    c.champion,
 		"challenge":   c.challenge,
+		"wasm":        c.wasm,
 	}
 	if args[0] == "eval" {
 		return c.eval(ctx, args[1:])
