@@ -8,7 +8,7 @@ export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
 GO ?= go
 EXAMPLES_OUT ?= bin/examples
 
-.PHONY: run test build examples wasm-fixtures db test-db clean scores
+.PHONY: run test build examples wasm-fixtures db test-db clean scores bench
 
 ## run: start Postgres if needed, migrate, and serve HTTP + web + NATS + workers on :8080
 run: db build
@@ -52,3 +52,7 @@ clean:
 ## scores: score every example with its kind's defaults (the README's table)
 scores:
 	$(GO) run ./internal/scoretable
+
+## bench: time the sandbox (native, wazero, metered, close-on-done; instantiation; cached load)
+bench:
+	$(GO) run ./internal/benchtable

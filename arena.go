@@ -99,6 +99,12 @@ type Rules struct {
 // included.
 const DefaultFuelPerTask = 100_000_000
 
+// MaxFuelPerTask caps budgets. Guest machine code has no points where Go
+// can preempt it, so while one call runs, a garbage collection waits for
+// it; fuel bounds that wait (about 10^9 to 10^10 fuel a second), and this
+// cap keeps the worst case to seconds.
+const MaxFuelPerTask = 1e11
+
 // DefaultLimits are the limits a challenge gets when it names none.
 func DefaultLimits() Limits {
 	return Limits{
@@ -182,8 +188,8 @@ func (l Limits) Validate() error {
 		return Errorf(EINVALID, "limits.max_module_bytes: must be between 1 and %d, got %d", 64<<20, l.MaxModuleBytes)
 	case l.MemoryPages < 1 || l.MemoryPages > 65536:
 		return Errorf(EINVALID, "limits.memory_pages: must be between 1 and 65536, got %d", l.MemoryPages)
-	case l.FuelPerTask < 1000 || l.FuelPerTask > 1e13:
-		return Errorf(EINVALID, "limits.fuel_per_task: must be between 1000 and 1e13, got %d", l.FuelPerTask)
+	case l.FuelPerTask < 1000 || l.FuelPerTask > MaxFuelPerTask:
+		return Errorf(EINVALID, "limits.fuel_per_task: must be between 1000 and %d, got %d", int64(MaxFuelPerTask), l.FuelPerTask)
 	case l.TaskTimeoutMS < 10 || l.TaskTimeoutMS > 600_000:
 		return Errorf(EINVALID, "limits.task_timeout_ms: must be between 10 and 600000, got %d", l.TaskTimeoutMS)
 	case l.MaxLogBytes < 0 || l.MaxLogBytes > 1<<20:

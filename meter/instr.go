@@ -7,7 +7,7 @@ type class uint8
 
 const (
 	plain      class = iota
-	splitAfter       // control leaves or may leave the straight line: a new segment starts after it
+	splitAfter       // control leaves the straight line, or a branch target follows: a new segment starts after it
 	loopHeader       // loop: a new, checked segment starts after it (a branch target)
 	bulkBytes        // memory.copy, memory.fill, memory.init: costs grow with the byte count on top of the stack
 	bulkElems        // table.copy, table.fill, table.init, table.grow: costs grow with the element count on top
@@ -16,8 +16,10 @@ const (
 
 // instr is one decoded instruction.
 type instr struct {
+	op         byte // the first opcode byte
 	class      class
 	growsTable bool  // table.grow
+	label      int64 // br, br_if: its label; br_table: its largest label; else -1
 	global     int64 // the global index of global.get/set, else -1
 	local      int64 // the local index of local.get/set/tee, else -1
 }
@@ -27,8 +29,9 @@ type instr struct {
 // extension, non-trapping conversions, multi-value, bulk memory, reference
 // types and fixed-width SIMD) and rejects anything else by name.
 func decode(r *reader) instr {
-	in := instr{global: -1, local: -1}
+	in := instr{global: -1, local: -1, label: -1}
 	op := r.byte()
+	in.op = op
 	switch {
 	case op == 0x00: // unreachable
 		in.class = splitAfter
@@ -43,13 +46,17 @@ func decode(r *reader) instr {
 		in.class = splitAfter
 	case op == 0x05, op == 0x0B, op == 0x0F: // else, end, return
 		in.class = splitAfter
-	case op == 0x0C, op == 0x0D: // br, br_if
-		r.u32()
+	case op == 0x0C: // br
+		in.label = int64(r.u32())
 		in.class = splitAfter
+	case op == 0x0D: // br_if: its fall-through stays in the segment, which
+		// a taken branch has then paid for in full (an upper bound, and one
+		// charge per loop iteration instead of two)
+		in.label = int64(r.u32())
 	case op == 0x0E: // br_table
 		n := r.u32()
 		for i := uint32(0); i <= n && r.err == nil; i++ {
-			r.u32()
+			in.label = max(in.label, int64(r.u32()))
 		}
 		in.class = splitAfter
 	case op == 0x10: // call

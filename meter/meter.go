@@ -11,6 +11,12 @@
 // exact and the same on every machine: it depends only on the module and
 // its inputs.
 //
+// Within a function the counter lives in a local (a register); it is
+// written back to the global before calls, returns, branches out of the
+// function and deliberate traps, which is wherever anyone else can read it.
+// After any other trap (an out-of-bounds access, say) the global holds the
+// count as of the last write-back: still the same on every run.
+//
 // The module's start function, if any, becomes the export arena_start, so
 // the host can set the budget before any guest code runs.
 //
@@ -23,6 +29,10 @@ import (
 	"bytes"
 	"fmt"
 )
+
+// Version changes whenever the pass changes what a module pays: caches of
+// metered modules key on it, and stored fuel counts depend on it.
+const Version = 3
 
 // Names the pass adds. A module that already exports either is refused.
 const (
@@ -95,6 +105,10 @@ type module struct {
 	importedFuncs uint32
 	globals       uint32 // imported + defined
 	start         int64  // start function index, or -1
+
+	// reused across function bodies
+	code []decoded
+	body []byte
 }
 
 // MaxLocals bounds the locals of one function, as browsers do.
@@ -435,6 +449,7 @@ func (m *module) meterCode(payload []byte, fuel uint32) ([]byte, error) {
 		}
 		out = appendULEB(out, uint64(len(metered)))
 		out = append(out, metered...)
+		m.body = metered[:0]
 	}
 	if r.err != nil {
 		return nil, errorf("malformed code section: %v", r.err)
@@ -461,8 +476,8 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 	}
 	declsStart := len(appendULEB(nil, uint64(decls)))
 	localsEnd := r.off
-	var code []decoded
-	bulk := false
+	code := m.code[:0]
+	defer func() { m.code = code[:0] }()
 	for !r.done() {
 		start := r.off
 		in := decode(r)
@@ -475,7 +490,6 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 		if in.local >= int64(locals) {
 			return nil, fmt.Errorf("local index %d out of range", in.local)
 		}
-		bulk = bulk || in.class >= bulkBytes
 		m.info.GrowsTables = m.info.GrowsTables || in.growsTable
 		code = append(code, decoded{start: start, end: r.off, instr: in})
 	}
@@ -483,69 +497,128 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 		return nil, r.err
 	}
 
-	out := make([]byte, 0, len(body)*3/2+16)
-	scratch := uint32(locals) // a new i32 local for bulk operation sizes
-	if bulk {
-		out = appendULEB(out, uint64(decls)+1)
-		out = append(out, body[declsStart:localsEnd]...)
-		out = append(out, 0x01, 0x7F)
-	} else {
-		out = append(out, body[:localsEnd]...)
-	}
-	// A segment starts at the entry and after every instruction that
-	// branches, may branch, calls, or is a branch target's header. Its cost
-	// is its instruction count, paid on entry.
+	// Two new locals: the counter's working copy, kept in a register
+	// within the function, and a scratch i32 for bulk operation sizes.
+	counter := uint32(locals)
+	scratch := counter + 1
+	out := m.body[:0]
+	out = appendULEB(out, uint64(decls)+2)
+	out = append(out, body[declsStart:localsEnd]...)
+	out = append(out, 0x01, 0x7E, 0x01, 0x7F)
+	f := fuelVars{global: fuel, local: counter, scratch: scratch}
+
+	// A segment starts at the entry, at loop headers, and after every
+	// instruction that ends the straight line (br, br_table, return,
+	// unreachable), calls, or may be followed by a branch target (if, else,
+	// end). Its cost is its instruction count, paid on entry; a br_if inside
+	// it that is taken leaves having paid for the whole segment.
+	//
+	// The working copy is written back to the global wherever anything else
+	// can see it: before calls (and reloaded after), before the function
+	// returns or branches out of itself, and before it traps on purpose.
+	out = f.load(out)
+	depth := int64(0) // enclosing blocks; a branch to label depth leaves the function
 	for i := 0; i < len(code); {
 		j := i + 1
 		for j < len(code) && code[j-1].class != splitAfter && code[j-1].class != loopHeader {
 			j++
 		}
-		checked := i == 0 || code[i-1].class == loopHeader
-		out = appendCharge(out, fuel, int64(j-i), checked)
-		for _, c := range code[i:j] {
-			if c.class >= bulkBytes {
-				out = appendBulkCharge(out, fuel, scratch, c.class)
-			}
-			out = append(out, body[c.start:c.end]...)
+		if i > 0 && isCall(code[i-1].op) {
+			out = f.load(out)
 		}
+		checked := i == 0 || code[i-1].class == loopHeader
+		out = f.charge(out, int64(j-i), checked)
+		// Copy the segment in as few runs as possible, interrupted only by
+		// bulk charges and write-backs.
+		from := code[i].start
+		for _, c := range code[i:j] {
+			leaves := isCall(c.op) || c.op == 0x0F || c.op == 0x00 || // call, return, unreachable
+				(c.op == 0x0B && depth == 0) || // the function's end
+				(c.label >= 0 && c.label == depth) // br, br_if, br_table out of the function
+			if c.class >= bulkBytes || leaves {
+				out = append(out, body[from:c.start]...)
+				if c.class >= bulkBytes {
+					out = f.chargeBulk(out, c.class)
+				}
+				if leaves {
+					out = f.store(out)
+				}
+				from = c.start
+			}
+			switch c.op {
+			case 0x02, 0x03, 0x04: // block, loop, if
+				depth++
+			case 0x0B: // end
+				depth--
+			}
+		}
+		out = append(out, body[from:code[j-1].end]...)
 		i = j
 	}
 	return out, nil
 }
 
-// appendCharge subtracts cost from the fuel global and, when checked,
-// traps if the result is below the floor.
-func appendCharge(b []byte, fuel uint32, cost int64, checked bool) []byte {
+func isCall(op byte) bool { return op == 0x10 || op == 0x11 }
+
+// fuelVars names the fuel global and a function's working copy of it.
+type fuelVars struct {
+	global  uint32 // the counter; the floor is the next global
+	local   uint32 // the working copy
+	scratch uint32 // an i32 for bulk sizes
+}
+
+// load copies the global counter into the working copy.
+func (f fuelVars) load(b []byte) []byte {
 	b = append(b, 0x23) // global.get
-	b = appendULEB(b, uint64(fuel))
+	b = appendULEB(b, uint64(f.global))
+	b = append(b, 0x21) // local.set
+	return appendULEB(b, uint64(f.local))
+}
+
+// store writes the working copy back to the global counter.
+func (f fuelVars) store(b []byte) []byte {
+	b = append(b, 0x20) // local.get
+	b = appendULEB(b, uint64(f.local))
+	b = append(b, 0x24) // global.set
+	return appendULEB(b, uint64(f.global))
+}
+
+// charge subtracts cost and, when checked, traps if the counter is below
+// the floor.
+func (f fuelVars) charge(b []byte, cost int64, checked bool) []byte {
+	b = append(b, 0x20) // local.get
+	b = appendULEB(b, uint64(f.local))
 	b = append(b, 0x42) // i64.const
 	b = appendSLEB(b, cost)
-	b = append(b, 0x7D, 0x24) // i64.sub, global.set
-	b = appendULEB(b, uint64(fuel))
-	if checked {
-		b = appendCheck(b, fuel)
+	b = append(b, 0x7D) // i64.sub
+	if !checked {
+		b = append(b, 0x21) // local.set
+		return appendULEB(b, uint64(f.local))
 	}
-	return b
-}
-
-func appendCheck(b []byte, fuel uint32) []byte {
-	b = append(b, 0x23) // global.get counter
-	b = appendULEB(b, uint64(fuel))
-	b = append(b, 0x23) // global.get floor
-	b = appendULEB(b, uint64(fuel)+1)
-	// i64.lt_s, if, unreachable, end
-	return append(b, 0x53, 0x04, 0x40, 0x00, 0x0B)
-}
-
-// appendBulkCharge charges for the size operand on top of the stack,
-// leaving it in place, and checks.
-func appendBulkCharge(b []byte, fuel, scratch uint32, c class) []byte {
 	b = append(b, 0x22) // local.tee
-	b = appendULEB(b, uint64(scratch))
-	b = append(b, 0x23) // global.get
-	b = appendULEB(b, uint64(fuel))
-	b = append(b, 0x20) // local.get
-	b = appendULEB(b, uint64(scratch))
+	b = appendULEB(b, uint64(f.local))
+	return f.check(b)
+}
+
+// check compares the counter on the stack with the floor and traps, with
+// the counter written back, when it is below.
+func (f fuelVars) check(b []byte) []byte {
+	b = append(b, 0x23) // global.get floor
+	b = appendULEB(b, uint64(f.global)+1)
+	b = append(b, 0x53, 0x04, 0x40) // i64.lt_s, if
+	b = f.store(b)
+	return append(b, 0x00, 0x0B) // unreachable, end
+}
+
+// chargeBulk charges for the size operand on top of the stack, leaving it
+// in place, and checks.
+func (f fuelVars) chargeBulk(b []byte, c class) []byte {
+	b = append(b, 0x22) // local.tee
+	b = appendULEB(b, uint64(f.scratch))
+	b = append(b, 0x20) // local.get counter
+	b = appendULEB(b, uint64(f.local))
+	b = append(b, 0x20) // local.get size
+	b = appendULEB(b, uint64(f.scratch))
 	b = append(b, 0xAD) // i64.extend_i32_u
 	switch c {
 	case bulkBytes:
@@ -553,7 +626,7 @@ func appendBulkCharge(b []byte, fuel, scratch uint32, c class) []byte {
 	case growPages:
 		b = append(b, 0x42, pageShift, 0x86) // i64.const 13, i64.shl
 	}
-	b = append(b, 0x7D, 0x24) // i64.sub, global.set
-	b = appendULEB(b, uint64(fuel))
-	return appendCheck(b, fuel)
+	b = append(b, 0x7D, 0x22) // i64.sub, local.tee
+	b = appendULEB(b, uint64(f.local))
+	return f.check(b)
 }

@@ -53,10 +53,10 @@ func TestFuelIsExactAndStable(t *testing.T) {
 		arg  uint64
 		fuel int64
 	}{
-		{"sum", 0, 8},
-		{"sum", 1, 21},
-		{"sum", 10, 138},
-		{"sum", 1000, 13008},
+		{"sum", 0, 17},
+		{"sum", 1, 30},
+		{"sum", 10, 147},
+		{"sum", 1000, 13017},
 		{"fill", 0, 5},
 		{"fill", 800, 105},
 		{"fill", 65536, 5 + 8192},

@@ -11,7 +11,10 @@ import (
 	"container/list"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -42,6 +45,7 @@ const MaxTableElements = 1 << 16
 type Engine struct {
 	cache     wazero.CompilationCache
 	validator wazero.Runtime // an interpreter: validates originals cheaply
+	dir       string         // when set, metered modules are kept here too
 
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime // one per memory limit: wazero bounds memory per runtime
@@ -63,11 +67,16 @@ func NewEngine(capacity int) *Engine { return newEngine(capacity, wazero.NewComp
 // NewEngineWithDiskCache also keeps compiled machine code in dir, so a
 // restarted worker does not compile the same modules again.
 func NewEngineWithDiskCache(capacity int, dir string) (*Engine, error) {
-	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wazero"))
 	if err != nil {
 		return nil, fmt.Errorf("compilation cache in %s: %w", dir, err)
 	}
-	return newEngine(capacity, cache), nil
+	if err := os.MkdirAll(filepath.Join(dir, "metered"), 0o755); err != nil {
+		return nil, fmt.Errorf("compilation cache in %s: %w", dir, err)
+	}
+	e := newEngine(capacity, cache)
+	e.dir = dir
+	return e, nil
 }
 
 func newEngine(capacity int, cache wazero.CompilationCache) *Engine {
@@ -143,20 +152,10 @@ func (e *Engine) Load(ctx context.Context, wasm []byte, abi ABI, lim Limits) (*M
 		m.refs++
 		return m, nil
 	}
-	// The meter's strict structural pass goes first: it checks that every
-	// count is backed by bytes, which wazero's decoder trusts (a 30-byte
-	// module claiming 800 million exports makes it allocate 32 GB).
-	metered, info, err := meter.Meter(wasm)
+	metered, info, err := e.meter(ctx, wasm, key.sum)
 	if err != nil {
-		return nil, reject("%v", err)
+		return nil, err
 	}
-	// Then wazero validates the module as submitted, so nothing guest code
-	// names can reach what the metering pass added.
-	original, err := e.validator.CompileModule(ctx, wasm)
-	if err != nil {
-		return nil, reject("invalid WebAssembly: %v", err)
-	}
-	_ = original.Close(ctx)
 	if err := checkShape(info, lim); err != nil {
 		return nil, err
 	}
@@ -178,6 +177,59 @@ func (e *Engine) Load(ctx context.Context, wasm []byte, abi ABI, lim Limits) (*M
 	e.modules[key] = e.lru.PushFront(m)
 	e.evict(ctx)
 	return m, nil
+}
+
+// meter validates and meters a module, or reads the result of an earlier
+// run from the disk cache: both are pure functions of the bytes.
+func (e *Engine) meter(ctx context.Context, wasm []byte, sum [32]byte) ([]byte, meter.Info, error) {
+	var info meter.Info
+	base := ""
+	if e.dir != "" {
+		base = filepath.Join(e.dir, "metered", fmt.Sprintf("%x-v%d", sum, meter.Version))
+		metered, err1 := os.ReadFile(base + ".wasm")
+		data, err2 := os.ReadFile(base + ".json")
+		if err1 == nil && err2 == nil && json.Unmarshal(data, &info) == nil {
+			return metered, info, nil
+		}
+	}
+	// The meter's strict structural pass goes first: it checks that every
+	// count is backed by bytes, which wazero's decoder trusts (a 30-byte
+	// module claiming 800 million exports makes it allocate 32 GB).
+	metered, info, err := meter.Meter(wasm)
+	if err != nil {
+		return nil, info, reject("%v", err)
+	}
+	// Then wazero validates the module as submitted, so nothing guest code
+	// names can reach what the metering pass added.
+	original, err := e.validator.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, info, reject("invalid WebAssembly: %v", err)
+	}
+	_ = original.Close(ctx)
+	if base != "" {
+		data, _ := json.Marshal(info)
+		// Written only after validation, and atomically: a file here means
+		// the module passed. A failed write only costs the next load time.
+		_ = writeAtomic(base+".wasm", metered)
+		_ = writeAtomic(base+".json", data)
+	}
+	return metered, info, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // evict drops least recently used modules beyond capacity; a module still in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,65 @@ func TestLoadSharesCompiledModulesAndEvicts(t *testing.T) {
 	d.Release(ctx)
 }
 
+func TestDiskCacheKeepsValidatedMeteredModules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	wasm := fixture(t, "trap")
+	load := func() *Module {
+		e, err := NewEngineWithDiskCache(2, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close(ctx) })
+		m, err := e.Load(ctx, wasm, optimizerABI, testLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	first := load()
+	entries, _ := os.ReadDir(filepath.Join(dir, "metered"))
+	if len(entries) != 2 {
+		t.Fatalf("disk cache holds %d files, want the metered module and its info", len(entries))
+	}
+	// A restarted engine reads them back and gets the same module.
+	second := load()
+	if first.Info.Functions != second.Info.Functions || len(second.Info.Exports) != len(first.Info.Exports) {
+		t.Errorf("info differs: %+v vs %+v", first.Info, second.Info)
+	}
+	// A damaged entry is rebuilt, not trusted.
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			os.WriteFile(filepath.Join(dir, "metered", e.Name()), []byte("{broken"), 0o644)
+		}
+	}
+	if third := load(); third.Info.Functions != first.Info.Functions {
+		t.Errorf("rebuilt info: %+v", third.Info)
+	}
+	// Only modules that passed validation are written.
+	e, _ := NewEngineWithDiskCache(2, dir)
+	defer e.Close(ctx)
+	if _, err := e.Load(ctx, fixture(t, "badsig"), optimizerABI, testLimits()); !IsReject(err) {
+		t.Fatalf("badsig: %v", err)
+	}
+	before, _ := os.ReadDir(filepath.Join(dir, "metered"))
+	// Valid wasm that wazero refuses (a type mismatch): never written.
+	invalid := []byte("\x00asm\x01\x00\x00\x00\x01\x05\x01\x60\x00\x01\x7f\x03\x02\x01\x00\x0a\x04\x01\x02\x00\x0b")
+	if _, err := e.Load(ctx, invalid, optimizerABI, testLimits()); !IsReject(err) || !strings.Contains(err.Error(), "invalid WebAssembly") {
+		t.Fatalf("invalid body: %v", err)
+	}
+	after, _ := os.ReadDir(filepath.Join(dir, "metered"))
+	if len(after) != len(before) {
+		t.Errorf("an invalid module was cached: %d files before, %d after", len(before), len(after))
+	}
+	for _, f := range after {
+		if strings.HasPrefix(f.Name(), ".tmp") {
+			t.Errorf("temporary file left behind: %s", f.Name())
+		}
+	}
+}
+
 func TestInstanceChecksPointersAndTimesOut(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -137,8 +197,10 @@ func TestInstanceChecksPointersAndTimesOut(t *testing.T) {
 
 }
 
+// Not parallel: while a guest spins, Go cannot preempt it, and a garbage
+// collection started by another test would wait for it while the timer
+// that stops it waits for the collection. Alone, the timer has a core.
 func TestFuelEndsLoopsAndTheClockIsOnlyABackstop(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	e := NewEngine(4)
 	defer e.Close(ctx)

@@ -43,7 +43,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t)}, out: &syncBuffer{}}
+	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t), "ARENA_CACHE_DIR": t.TempDir()}, out: &syncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
@@ -317,7 +317,14 @@ func TestEvalMatchesServer(t *testing.T) {
 	t.Parallel()
 	ex := buildExamples(t)
 	var cliOut bytes.Buffer
-	c := &cli{stdout: &cliOut, stderr: io.Discard, env: func(string) string { return "" }}
+	cacheDir := t.TempDir()
+	noCache := func(k string) string {
+		if k == "ARENA_CACHE_DIR" {
+			return cacheDir
+		}
+		return ""
+	}
+	c := &cli{stdout: &cliOut, stderr: io.Discard, env: noCache}
 	if code := c.run(context.Background(), []string{"eval", "--kind", "optimizer", "--seed", "1", "--json", ex["optimizer/signsgd"]}); code != 0 {
 		t.Fatalf("eval exit %d: %s", code, cliOut.String())
 	}
@@ -360,7 +367,7 @@ func TestEvalMatchesServer(t *testing.T) {
 		{[]string{"frobnicate"}, 2},
 	}
 	for _, tc := range cases {
-		c := &cli{stdout: io.Discard, stderr: io.Discard, env: func(string) string { return "" }}
+		c := &cli{stdout: io.Discard, stderr: io.Discard, env: noCache}
 		if got := c.run(context.Background(), tc.args); got != tc.code {
 			t.Errorf("arena %s: exit %d, want %d", strings.Join(tc.args, " "), got, tc.code)
 		}

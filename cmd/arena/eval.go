@@ -9,7 +9,6 @@ import (
 	"os"
 
 	"github.com/arena-dev/arena"
-	"github.com/arena-dev/arena/sandbox"
 	"github.com/arena-dev/arena/scoring"
 )
 
@@ -22,6 +21,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 	paramsFile := fs.String("params", "", "JSON file with benchmark parameters (default: the kind's defaults)")
 	seed := fs.Int64("seed", -1, "evaluate on this one seed instead of the parameters' seeds")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cacheDir := fs.String("cache-dir", c.env.or("ARENA_CACHE_DIR", defaultCacheDir()), "compiled-module cache (ARENA_CACHE_DIR); empty: memory only")
 	rest, err := parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -39,7 +39,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 		return exitMisuse
 	}
 
-	eng := sandbox.NewEngine(1)
+	eng := c.newEngine(1, *cacheDir)
 	defer eng.Close(context.Background())
 	ev, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -29,13 +31,36 @@ type config struct {
 	NATSListen  string // embedded server's listen address; empty: in-process only
 	Workers     int
 	Demo        bool
+	CacheDir    string // compiled and metered modules; empty keeps them in memory only
 }
 
 func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
 	fs := c.flags(name)
 	fs.StringVar(&cfg.DatabaseURL, "database-url", c.env.or("ARENA_DATABASE_URL", defaultDatabaseURL), "Postgres URL (ARENA_DATABASE_URL)")
 	fs.StringVar(&cfg.NATSURL, "nats-url", c.env("ARENA_NATS_URL"), "external NATS URL (ARENA_NATS_URL); empty runs an embedded server")
+	fs.StringVar(&cfg.CacheDir, "cache-dir", c.env.or("ARENA_CACHE_DIR", defaultCacheDir()), "compiled-module cache (ARENA_CACHE_DIR); empty: memory only")
 	return fs
+}
+
+// defaultCacheDir is ~/.cache/arena or the platform's equivalent.
+func defaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "arena")
+}
+
+// newEngine opens the sandbox engine, with its disk cache when it can.
+func (c *cli) newEngine(capacity int, cacheDir string) *sandbox.Engine {
+	if cacheDir != "" {
+		eng, err := sandbox.NewEngineWithDiskCache(capacity, cacheDir)
+		if err == nil {
+			return eng
+		}
+		c.logger.Warn("compiled-module cache unavailable; keeping modules in memory", "err", err)
+	}
+	return sandbox.NewEngine(capacity)
 }
 
 func (c *cli) serve(ctx context.Context, args []string) error {
@@ -104,7 +129,7 @@ func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
 		closeAll()
 		return nil, err
 	}
-	eng := sandbox.NewEngine(64)
+	eng := c.newEngine(64, cfg.CacheDir)
 	closers = append(closers, func() { _ = eng.Close(context.Background()) })
 	return &deps{store: st, queue: q, engine: eng, close: closeAll}, nil
 }

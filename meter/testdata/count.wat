@@ -4,10 +4,10 @@
   (global $started (mut i32) (i32.const 0))
 
   ;; sum(n) = 0 + 1 + ... + (n-1). Segments: [block loop] 2, checked at
-  ;; entry; [local.get local.get i32.ge_u br_if] 4, checked at the loop
-  ;; header; [local.get local.get i32.add local.set local.get i32.const
-  ;; i32.add local.set br] 9; on exit [local.get end] 2.
-  ;; Fuel: 2 + 13n + 4 + 2 = 13n + 8.
+  ;; entry; [local.get local.get i32.ge_u br_if local.get local.get i32.add
+  ;; local.set local.get i32.const i32.add local.set br] 13, checked at the
+  ;; loop header and paid in full by the last test too; on exit
+  ;; [local.get end] 2. Fuel: 2 + 13(n+1) + 2 = 13n + 17.
   (func (export "sum") (param $n i32) (result i32)
     (local $i i32) (local $acc i32)
     (block $done
