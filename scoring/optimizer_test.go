@@ -94,9 +94,15 @@ func TestOptimizerScoresAreDeterministic(t *testing.T) {
 			if math.Float64bits(*a.Score) != math.Float64bits(*b.Score) {
 				t.Fatalf("scores differ: %v vs %v", *a.Score, *b.Score)
 			}
+			if a.FuelUsed == nil || *a.FuelUsed == 0 || *a.FuelUsed != *b.FuelUsed {
+				t.Fatalf("fuel differs or is missing: %v vs %v", a.FuelUsed, b.FuelUsed)
+			}
 			for i := range a.Tasks {
 				if math.Float64bits(*a.Tasks[i].Loss) != math.Float64bits(*b.Tasks[i].Loss) {
 					t.Errorf("task %d losses differ: %v vs %v", i, *a.Tasks[i].Loss, *b.Tasks[i].Loss)
+				}
+				if *a.Tasks[i].FuelUsed != *b.Tasks[i].FuelUsed {
+					t.Errorf("task %d fuel differs: %d vs %d", i, *a.Tasks[i].FuelUsed, *b.Tasks[i].FuelUsed)
 				}
 			}
 		})
