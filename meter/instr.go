@@ -136,50 +136,36 @@ func memarg(r *reader) {
 	r.u32() // offset
 }
 
-func decodeFC(r *reader) (class, bool) {
-	sub := r.u32()
-	return fcClass(r, sub), sub == 15
+// fcOps lists the 0xFC instructions: how many u32 immediates each takes
+// and how it is metered.
+var fcOps = [...]struct {
+	immediates int
+	class      class
+}{
+	0: {0, plain}, 1: {0, plain}, 2: {0, plain}, 3: {0, plain}, // non-trapping float-to-int
+	4: {0, plain}, 5: {0, plain}, 6: {0, plain}, 7: {0, plain},
+	8:  {2, bulkBytes}, // memory.init data mem
+	9:  {1, plain},     // data.drop
+	10: {2, bulkBytes}, // memory.copy dst src
+	11: {1, bulkBytes}, // memory.fill
+	12: {2, bulkElems}, // table.init elem table
+	13: {1, plain},     // elem.drop
+	14: {2, bulkElems}, // table.copy dst src
+	15: {1, bulkElems}, // table.grow
+	16: {1, plain},     // table.size
+	17: {1, bulkElems}, // table.fill
 }
 
-func fcClass(r *reader, sub uint32) class {
-	switch {
-	case sub <= 7: // non-trapping float-to-int conversions
-		return plain
-	case sub == 8: // memory.init data mem
-		r.u32()
-		r.u32()
-		return bulkBytes
-	case sub == 9: // data.drop
-		r.u32()
-	case sub == 10: // memory.copy dst src
-		r.u32()
-		r.u32()
-		return bulkBytes
-	case sub == 11: // memory.fill
-		r.u32()
-		return bulkBytes
-	case sub == 12: // table.init elem table
-		r.u32()
-		r.u32()
-		return bulkElems
-	case sub == 13: // elem.drop
-		r.u32()
-	case sub == 14: // table.copy dst src
-		r.u32()
-		r.u32()
-		return bulkElems
-	case sub == 15: // table.grow
-		r.u32()
-		return bulkElems
-	case sub == 16: // table.size
-		r.u32()
-	case sub == 17: // table.fill
-		r.u32()
-		return bulkElems
-	default:
+func decodeFC(r *reader) (class, bool) {
+	sub := r.u32()
+	if int(sub) >= len(fcOps) {
 		r.fail(fmt.Errorf("unsupported instruction 0xfc %d at offset %d", sub, r.off))
+		return plain, false
 	}
-	return plain
+	for range fcOps[sub].immediates {
+		r.u32()
+	}
+	return fcOps[sub].class, sub == 15
 }
 
 func decodeSIMD(r *reader) {

@@ -17,6 +17,16 @@ type metered struct {
 	fuel api.MutableGlobal
 }
 
+// countModule instantiates the metered testdata/count.wasm.
+func countModule(t *testing.T) (metered, []byte) {
+	t.Helper()
+	wasm, err := os.ReadFile("testdata/count.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return instantiate(t, wasm), wasm
+}
+
 func instantiate(t *testing.T, wasm []byte) metered {
 	t.Helper()
 	ctx := context.Background()
@@ -43,11 +53,7 @@ func (m metered) call(t *testing.T, budget int64, fn string, args ...uint64) (us
 
 func TestFuelIsExactAndStable(t *testing.T) {
 	t.Parallel()
-	wasm, err := os.ReadFile("testdata/count.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := instantiate(t, wasm)
+	m, _ := countModule(t)
 	cases := []struct {
 		fn   string
 		arg  uint64
@@ -77,11 +83,7 @@ func TestFuelIsExactAndStable(t *testing.T) {
 
 func TestFuelExhaustionTraps(t *testing.T) {
 	t.Parallel()
-	wasm, err := os.ReadFile("testdata/count.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := instantiate(t, wasm)
+	m, _ := countModule(t)
 	cases := []struct {
 		fn     string
 		arg    []uint64
@@ -108,11 +110,7 @@ func TestFuelExhaustionTraps(t *testing.T) {
 
 func TestStartBecomesAnExport(t *testing.T) {
 	t.Parallel()
-	wasm, err := os.ReadFile("testdata/count.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := instantiate(t, wasm)
+	m, wasm := countModule(t)
 	started := func() uint64 {
 		m.fuel.Set(1000)
 		res, err := m.mod.ExportedFunction("started").Call(context.Background())
