@@ -355,6 +355,26 @@ func TestEvalMatchesServer(t *testing.T) {
 		}
 	}
 
+	// --challenge takes kind, parameters and limits from the server.
+	var fromServer bytes.Buffer
+	withURL := func(k string) string {
+		if k == "ARENA_URL" {
+			return s.url
+		}
+		return noCache(k)
+	}
+	cs := &cli{stdout: &fromServer, stderr: io.Discard, env: withURL}
+	if code := cs.run(context.Background(), []string{"eval", "--challenge", "same", "--json", ex["optimizer/signsgd"]}); code != 0 {
+		t.Fatalf("eval --challenge: exit %d", code)
+	}
+	var viaChallenge arena.Evaluation
+	if err := json.Unmarshal(fromServer.Bytes(), &viaChallenge); err != nil {
+		t.Fatal(err)
+	}
+	if viaChallenge.Score == nil || *viaChallenge.Score != *remote.Score || *viaChallenge.FuelUsed != *remote.FuelUsed {
+		t.Errorf("eval --challenge: score %v fuel %v; server %v fuel %v", viaChallenge.Score, viaChallenge.FuelUsed, *remote.Score, *remote.FuelUsed)
+	}
+
 	cases := []struct {
 		args []string
 		code int
@@ -365,6 +385,10 @@ func TestEvalMatchesServer(t *testing.T) {
 		{[]string{"eval", "--kind", "nope", ex["optimizer/sgd"]}, 2},
 		{[]string{"eval", "--kind", "optimizer", "/does/not/exist.wasm"}, 2},
 		{[]string{"frobnicate"}, 2},
+		{[]string{"eval", "--kind", "optimizer", "--seeds", "1,2", ex["optimizer/sgd"]}, 0},
+		{[]string{"eval", "--kind", "optimizer", "--seeds", "1,x", ex["optimizer/sgd"]}, 2},
+		{[]string{"eval", "--kind", "optimizer", "--challenge", "same", ex["optimizer/sgd"]}, 2},
+		{[]string{"eval", "--challenge", "no-such-challenge", "--url", s.url, ex["optimizer/sgd"]}, 2},
 	}
 	for _, tc := range cases {
 		c := &cli{stdout: io.Discard, stderr: io.Discard, env: noCache}

@@ -7,8 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/client"
 	"github.com/arena-dev/arena/scoring"
 )
 
@@ -18,21 +21,37 @@ import (
 func (c *cli) eval(ctx context.Context, args []string) int {
 	fs := c.flags("eval")
 	kind := fs.String("kind", "", "benchmark kind: "+fmt.Sprint(scoring.Kinds()))
+	slug := fs.String("challenge", "", "take the kind, parameters and limits from this challenge on the server (ARENA_URL)")
+	url := fs.String("url", c.env.or("ARENA_URL", "http://localhost:8080"), "Arena server, with --challenge (ARENA_URL)")
 	paramsFile := fs.String("params", "", "JSON file with benchmark parameters (default: the kind's defaults)")
 	seed := fs.Int64("seed", -1, "evaluate on this one seed instead of the parameters' seeds")
+	seeds := fs.String("seeds", "", "evaluate on these comma-separated seeds instead")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cacheDir := fs.String("cache-dir", c.env.or("ARENA_CACHE_DIR", defaultCacheDir()), "compiled-module cache (ARENA_CACHE_DIR); empty: memory only")
 	rest, err := parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	if err == nil && (*kind == "" || len(rest) != 1) {
-		err = misusef("usage: arena eval --kind KIND [--params FILE] [--seed N] [--json] FILE")
+	if err == nil && ((*kind == "") == (*slug == "") || len(rest) != 1 || (*slug != "" && *paramsFile != "")) {
+		err = misusef("usage: arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M,...] [--json] FILE")
 	}
 	var bench scoring.Benchmark
 	var module []byte
+	limits := arena.DefaultLimits()
 	if err == nil {
-		bench, module, err = c.evalInputs(*kind, *paramsFile, *seed, rest[0])
+		in := evalSource{kind: *kind, paramsFile: *paramsFile, seeds: *seeds}
+		if *seed >= 0 {
+			in.seeds = strconv.FormatInt(*seed, 10)
+		}
+		if *slug != "" {
+			var ch arena.Challenge
+			if ch, err = client.New(*url, "").Challenge(ctx, *slug); err == nil {
+				in.kind, in.params, limits = ch.Kind, ch.Params, ch.Limits
+			}
+		}
+		if err == nil {
+			bench, module, err = in.load(rest[0])
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(c.stderr, "arena eval: %v\n", err)
@@ -41,7 +60,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 
 	eng := c.newEngine(1, *cacheDir)
 	defer eng.Close(context.Background())
-	ev, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module)
+	ev, err := scoring.Evaluate(ctx, eng, bench, limits, module)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "arena eval: %v\n", err)
 		return exitFailed
@@ -64,24 +83,43 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-func (c *cli) evalInputs(kind, paramsFile string, seed int64, file string) (scoring.Benchmark, []byte, error) {
-	params := json.RawMessage(`{}`)
-	if paramsFile != "" {
-		data, err := os.ReadFile(paramsFile)
+// evalSource is where eval's benchmark comes from.
+type evalSource struct {
+	kind       string
+	params     json.RawMessage // from a challenge
+	paramsFile string
+	seeds      string // comma-separated override
+}
+
+func (in evalSource) load(file string) (scoring.Benchmark, []byte, error) {
+	params := in.params
+	if in.paramsFile != "" {
+		data, err := os.ReadFile(in.paramsFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read params: %w", err)
 		}
 		params = data
 	}
-	if seed >= 0 {
+	if len(params) == 0 {
+		params = json.RawMessage(`{}`)
+	}
+	if in.seeds != "" {
+		var list []uint64
+		for _, f := range strings.Split(in.seeds, ",") {
+			n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				return nil, nil, fmt.Errorf("seeds: %q is not a seed", f)
+			}
+			list = append(list, n)
+		}
 		var m map[string]any
 		if err := json.Unmarshal(params, &m); err != nil {
 			return nil, nil, fmt.Errorf("params: %w", err)
 		}
-		m["seeds"] = []int64{seed}
+		m["seeds"] = list
 		params, _ = json.Marshal(m)
 	}
-	bench, err := scoring.New(kind, params)
+	bench, err := scoring.New(in.kind, params)
 	if err != nil {
 		return nil, nil, errors.New(arena.ErrorMessage(err))
 	}

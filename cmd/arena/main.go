@@ -30,7 +30,7 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena leaderboard SLUG                           show a challenge's ranking
   arena champion pull SLUG -o FILE                 download the champion's module
   arena challenge create --file SPEC.json          define a challenge (admin key)
-  arena eval --kind optimizer [--params FILE] [--seed N] [--json] FILE
+  arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M] [--json] FILE
                                                    score a module locally, exactly as workers do
   arena wasm inspect [--kind KIND] [--json] FILE   imports, exports, memory, tables, verdict
   arena wasm meter FILE -o OUT                     write the fuel-metered module
