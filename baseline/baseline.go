@@ -7,7 +7,7 @@ package baseline
 
 import "math"
 
-// Each type here implements guest.Optimizer.
+// Each optimizer here implements guest/optimizer.Optimizer.
 
 // SGD is plain stochastic gradient descent.
 type SGD struct{ LR float64 }
@@ -65,4 +65,79 @@ func (o *Adam) Step(_ int, params, grads []float64, _ float64) {
 		vhat := o.v[i] / c2
 		params[i] -= float64(o.LR*mhat) / (math.Sqrt(vhat) + o.Eps)
 	}
+}
+
+// Each schedule here implements guest/schedule.Schedule.
+
+// ConstantLR is the lr_schedule benchmark's built-in baseline, the same
+// schedule as examples/lr_schedule/constant.
+const ConstantLR = 0.05
+
+// Constant is a fixed learning rate.
+type Constant struct{ Rate float64 }
+
+func (s *Constant) Init(int)                       {}
+func (s *Constant) LR(_, _ int, _ float64) float64 { return s.Rate }
+
+// Cosine warms up linearly over the first Warmup fraction of the steps to
+// Peak, then follows a half cosine down to 0. The cosine is computed by a
+// recurrence (no math.Cos), so native and wasm runs agree bit for bit.
+type Cosine struct {
+	Peak, Warmup float64
+	cos, sin     float64 // cos and sin of the current angle
+	c1, s1       float64 // cos and sin of one step's angle
+}
+
+func (s *Cosine) Init(total int) {
+	warm := int(float64(s.Warmup * float64(total)))
+	decay := max(1, total-warm)
+	// One step turns the angle by π/decay; start at angle 0.
+	theta := math.Pi / float64(decay)
+	s.c1, s.s1 = cosSin(theta)
+	s.cos, s.sin = 1, 0
+}
+
+func (s *Cosine) LR(t, total int, _ float64) float64 {
+	warm := int(float64(s.Warmup * float64(total)))
+	if t < warm {
+		return float64(s.Peak*float64(t+1)) / float64(warm)
+	}
+	lr := float64(float64(0.5*s.Peak) * (1 + s.cos))
+	// Rotate by one step: (cos, sin) <- (cos c1 - sin s1, sin c1 + cos s1).
+	s.cos, s.sin = float64(s.cos*s.c1)-float64(s.sin*s.s1), float64(s.sin*s.c1)+float64(s.cos*s.s1)
+	return max(0, lr)
+}
+
+// cosSin is cos and sin of a small angle by their Taylor series, in plain
+// arithmetic, so it is the same everywhere.
+func cosSin(x float64) (float64, float64) {
+	x2 := float64(x * x)
+	c, s := 1.0, x
+	term, sterm := 1.0, x
+	for k := 1; k <= 12; k++ {
+		term = float64(-term*x2) / float64((2*k-1)*(2*k))
+		sterm = float64(-sterm*x2) / float64((2*k)*(2*k+1))
+		c += term
+		s += sterm
+	}
+	return c, s
+}
+
+// StepDecay multiplies the rate by Factor at each of the Milestones
+// (fractions of the run).
+type StepDecay struct {
+	Rate, Factor float64
+	Milestones   []float64
+}
+
+func (s *StepDecay) Init(int) {}
+
+func (s *StepDecay) LR(t, total int, _ float64) float64 {
+	lr := s.Rate
+	for _, m := range s.Milestones {
+		if t >= int(float64(m*float64(total))) {
+			lr = float64(lr * s.Factor)
+		}
+	}
+	return lr
 }

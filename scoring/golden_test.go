@@ -38,26 +38,38 @@ type goldenTask struct {
 
 func bits(f float64) string { return fmt.Sprintf("%v (%#016x)", f, math.Float64bits(f)) }
 
-// TestGoldenOptimizerScores pins every optimizer example's score, losses
-// and fuel with the default parameters. A change to a workload, to the
+// TestGoldenScores pins every example's score, losses and fuel with its
+// kind's default parameters, one file per kind. A change to a workload, to the
 // scoring or to the metering shows up here as a diff; if it is intended,
 // bump the kind's or the meter's version and run
 // go test ./scoring -run Golden -update. The Go examples' fuel also depends
 // on the Go toolchain that builds them (go.mod's go line; the examples are
 // built with -trimpath, so builds are reproducible).
-func TestGoldenOptimizerScores(t *testing.T) {
+func TestGoldenScores(t *testing.T) {
 	t.Parallel()
+	for _, kind := range Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			checkGolden(t, kind)
+		})
+	}
+}
+
+func checkGolden(t *testing.T, kind string) {
 	eng := sandbox.NewEngine(8)
 	defer eng.Close(context.Background())
-	b, err := New(OptimizerKind, nil)
+	b, err := New(kind, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for name := range exampleModules {
-		if strings.HasPrefix(name, OptimizerKind+"/") {
+		if strings.HasPrefix(name, kind+"/") {
 			names = append(names, name)
 		}
+	}
+	if len(names) < 2 {
+		t.Fatalf("kind %s ships %d examples, want at least 2", kind, len(names))
 	}
 	sort.Strings(names)
 	var got []golden
@@ -87,7 +99,7 @@ func TestGoldenOptimizerScores(t *testing.T) {
 	}
 	data, _ := json.MarshalIndent(got, "", "  ")
 	data = append(data, '\n')
-	path := "testdata/golden/optimizer.json"
+	path := "testdata/golden/" + kind + ".json"
 	if *update {
 		if err := os.MkdirAll("testdata/golden", 0o755); err != nil {
 			t.Fatal(err)
@@ -101,6 +113,6 @@ func TestGoldenOptimizerScores(t *testing.T) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if string(want) != string(data) {
-		t.Errorf("optimizer results differ from %s; if intended, bump the version and run with -update.\ngot:\n%s", path, data)
+		t.Errorf("%s results differ from %s; if intended, bump the version and run with -update.\ngot:\n%s", kind, path, data)
 	}
 }

@@ -111,24 +111,27 @@ func (b *optimizerBench) Version() int     { return optimizerVersion }
 func (b *optimizerBench) ABI() sandbox.ABI { return optimizerABI }
 func (b *optimizerBench) Params() any      { return b.p }
 
-func (b *optimizerBench) Tasks() []Task {
+func (b *optimizerBench) Tasks() []Task { return b.p.tasks() }
+
+func (p OptimizerParams) config() workloadConfig {
+	return workloadConfig{Dim: p.Dim, Condition: p.Condition, Noise: p.Noise, Batch: p.Batch}
+}
+
+// tasks is one task per workload and seed.
+func (p OptimizerParams) tasks() []Task {
 	var ts []Task
-	for _, w := range b.p.Workloads {
-		for _, s := range b.p.Seeds {
+	for _, w := range p.Workloads {
+		for _, s := range p.Seeds {
 			ts = append(ts, Task{Workload: w, Seed: s})
 		}
 	}
 	return ts
 }
 
-func (b *optimizerBench) config() workloadConfig {
-	return workloadConfig{Dim: b.p.Dim, Condition: b.p.Condition, Noise: b.p.Noise, Batch: b.p.Batch}
-}
-
-// train runs steps of opt on a fresh workload and returns the held-out loss.
-// A minibatch loss that is not finite ends training: the run diverged.
-func (b *optimizerBench) train(task Task, step func(t int, params, grads []float64, loss float64) error, init func(params []float64) error) (float64, error) {
-	w, err := newWorkload(task.Workload, task.Seed, b.config())
+// train runs p.Steps steps on a fresh workload and returns the held-out
+// loss. A minibatch loss that is not finite ends training: the run diverged.
+func (p OptimizerParams) train(task Task, step func(t int, params, grads []float64, loss float64) error, init func(params []float64) error) (float64, error) {
+	w, err := newWorkload(task.Workload, task.Seed, p.config())
 	if err != nil {
 		return 0, err
 	}
@@ -138,7 +141,7 @@ func (b *optimizerBench) train(task Task, step func(t int, params, grads []float
 	if err := init(params); err != nil {
 		return 0, err
 	}
-	for t := range b.p.Steps {
+	for t := range p.Steps {
 		loss := w.grad(t, params, grads)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return loss, nil
@@ -153,7 +156,7 @@ func (b *optimizerBench) train(task Task, step func(t int, params, grads []float
 // BaselineLoss is the held-out loss of the built-in Adam baseline on task.
 func (b *optimizerBench) BaselineLoss(task Task) float64 {
 	opt := baseline.NewAdam(baseline.AdamLR)
-	loss, _ := b.train(task,
+	loss, _ := b.p.train(task,
 		func(t int, params, grads []float64, loss float64) error { opt.Step(t, params, grads, loss); return nil },
 		func(params []float64) error { opt.Init(len(params)); return nil })
 	return loss
@@ -187,7 +190,7 @@ func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskR
 		}
 		return inst.ReadFloat64s(paramsPtr, params)
 	}
-	loss, err := b.train(task, step, init)
+	loss, err := b.p.train(task, step, init)
 	if err != nil {
 		return tr, err
 	}

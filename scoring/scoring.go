@@ -51,7 +51,8 @@ type kind struct {
 }
 
 var kinds = map[string]kind{
-	OptimizerKind: {version: optimizerVersion, parse: parseOptimizer},
+	OptimizerKind:  {version: optimizerVersion, parse: parseOptimizer},
+	LRScheduleKind: {version: lrScheduleVersion, parse: parseLRSchedule},
 }
 
 // Kinds lists the benchmark kinds by name.

@@ -309,6 +309,23 @@ func TestEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "quadratic") || !strings.Contains(out, "scored") {
 		t.Errorf("status: %d\n%s", code, out)
 	}
+
+	// A second kind through the same loop: a learning-rate schedule.
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json",
+		[]byte(`{"slug":"lr","kind":"lr_schedule","params":{"seeds":[1]}}`), nil); code != 201 {
+		t.Fatalf("create lr_schedule challenge: %d", code)
+	}
+	momentum, _ := os.ReadFile(ex["optimizer/momentum"])
+	if code := s.call(t, "POST", "/api/v1/challenges/lr/submissions", aliceKey, "application/wasm", momentum, &e); code != 400 || !strings.Contains(e.Error.Message, "missing export lr_init") {
+		t.Errorf("an optimizer submitted as a schedule: %d %+v", code, e)
+	}
+	out, code = s.arena(t, aliceKey, "submit", "--challenge", "lr", ex["lr_schedule/cosine"], "--wait")
+	if code != 0 || !strings.Contains(out, "scored") {
+		t.Fatalf("cosine schedule: exit %d\n%s", code, out)
+	}
+	if code := s.call(t, "GET", "/api/v1/challenges/lr/champion", "", "", nil, &champ); code != 200 || champ.Competitor != "alice" {
+		t.Errorf("lr_schedule champion: %d %+v", code, champ)
+	}
 }
 
 // TestEvalMatchesServer checks that arena eval scores exactly what the

@@ -5,9 +5,9 @@ package main
 
 import (
 	"github.com/arena-dev/arena/baseline"
-	"github.com/arena-dev/arena/guest"
+	"github.com/arena-dev/arena/guest/optimizer"
 )
 
-func init() { guest.RegisterOptimizer(baseline.NewAdam(baseline.AdamLR)) }
+func init() { optimizer.Register(baseline.NewAdam(baseline.AdamLR)) }
 
 func main() {}

@@ -3,9 +3,9 @@ package main
 
 import (
 	"github.com/arena-dev/arena/baseline"
-	"github.com/arena-dev/arena/guest"
+	"github.com/arena-dev/arena/guest/optimizer"
 )
 
-func init() { guest.RegisterOptimizer(&baseline.Momentum{LR: 0.05, Beta: 0.9}) }
+func init() { optimizer.Register(&baseline.Momentum{LR: 0.05, Beta: 0.9}) }
 
 func main() {}

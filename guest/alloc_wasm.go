@@ -20,19 +20,11 @@ func arenaAlloc(size int32) int32 {
 	return int32(p)
 }
 
-// floats returns the n float64s at ptr, which must come from arena_alloc.
-func floats(ptr, n int32) []float64 {
+// Float64s returns the n float64s at ptr, which must come from arena_alloc.
+func Float64s(ptr, n int32) []float64 {
 	s, ok := buffers[uint32(ptr)]
 	if !ok || n < 0 || int(n) > len(s) {
 		panic("arena guest: the host passed a buffer arena_alloc did not return")
 	}
 	return s[:n]
-}
-
-//go:wasmexport opt_init
-func optInit(n int32) { registeredOptimizer().Init(int(n)) }
-
-//go:wasmexport opt_step
-func optStep(t, params, grads, n int32, loss float64) {
-	registeredOptimizer().Step(int(t), floats(params, n), floats(grads, n), loss)
 }

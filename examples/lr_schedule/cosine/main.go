@@ -1,0 +1,12 @@
+// Command cosine warms up over the first 5% of the steps to a peak of 0.15,
+// then decays along a half cosine to 0.
+package main
+
+import (
+	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/guest/schedule"
+)
+
+func init() { schedule.Register(&baseline.Cosine{Peak: 0.15, Warmup: 0.05}) }
+
+func main() {}

@@ -1,0 +1,114 @@
+package scoring
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/sandbox"
+)
+
+// LRScheduleKind is the learning-rate schedule benchmark.
+const LRScheduleKind = "lr_schedule"
+
+const lrScheduleVersion = 1
+
+var lrScheduleABI = sandbox.ABI{Funcs: []sandbox.Func{
+	{Name: "lr_init", Params: []api.ValueType{api.ValueTypeI32}},
+	{Name: "lr_step", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF64}, Results: []api.ValueType{api.ValueTypeF64}},
+}}
+
+// maxLR bounds the rates a schedule may return.
+const maxLR = 1e3
+
+// LRScheduleParams configures the schedule benchmark: the optimizer
+// benchmark's workloads, trained by SGD with momentum at the guest's rates.
+type LRScheduleParams struct {
+	OptimizerParams
+	Momentum float64 `json:"momentum"` // heavy-ball coefficient of the host's SGD
+}
+
+type lrScheduleBench struct{ p LRScheduleParams }
+
+func parseLRSchedule(raw json.RawMessage) (Benchmark, error) {
+	p := LRScheduleParams{OptimizerParams: DefaultOptimizerParams(), Momentum: 0.9}
+	if err := decodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	if err := p.OptimizerParams.validate(); err != nil {
+		return nil, err
+	}
+	if !(p.Momentum >= 0 && p.Momentum < 1) {
+		return nil, arena.Errorf(arena.EINVALID, "params.momentum: must be in [0, 1), got %v", p.Momentum)
+	}
+	return &lrScheduleBench{p: p}, nil
+}
+
+func (b *lrScheduleBench) Kind() string     { return LRScheduleKind }
+func (b *lrScheduleBench) Version() int     { return lrScheduleVersion }
+func (b *lrScheduleBench) ABI() sandbox.ABI { return lrScheduleABI }
+func (b *lrScheduleBench) Params() any      { return b.p }
+func (b *lrScheduleBench) Tasks() []Task    { return b.p.tasks() }
+
+// trainWith trains task with the host's momentum SGD at the rates lr
+// returns, and gives the held-out loss.
+func (b *lrScheduleBench) trainWith(task Task, init func(total int) error, lr func(t, total int, loss float64) (float64, error)) (float64, error) {
+	opt := &baseline.Momentum{Beta: b.p.Momentum}
+	total := b.p.Steps
+	return b.p.train(task,
+		func(t int, params, grads []float64, loss float64) error {
+			rate, err := lr(t, total, loss)
+			if err != nil {
+				return err
+			}
+			opt.LR = rate
+			opt.Step(t, params, grads, loss)
+			return nil
+		},
+		func(params []float64) error {
+			opt.Init(len(params))
+			return init(total)
+		})
+}
+
+// BaselineLoss is the held-out loss with the built-in constant schedule.
+func (b *lrScheduleBench) BaselineLoss(task Task) float64 {
+	s := &baseline.Constant{Rate: baseline.ConstantLR}
+	loss, _ := b.trainWith(task,
+		func(total int) error { s.Init(total); return nil },
+		func(t, total int, loss float64) (float64, error) { return s.LR(t, total, loss), nil })
+	return loss
+}
+
+func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
+	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
+	loss, err := b.trainWith(task,
+		func(total int) error {
+			_, err := inst.Call("lr_init", uint64(total))
+			return err
+		},
+		func(t, total int, loss float64) (float64, error) {
+			res, err := inst.Call("lr_step", uint64(t), uint64(total), api.EncodeF64(loss))
+			if err != nil {
+				return 0, err
+			}
+			rate := api.DecodeF64(res[0])
+			if !(rate >= 0 && rate <= maxLR) {
+				return 0, &sandbox.RunError{Func: "lr_step", Reason: fmt.Sprintf("returned %v at step %d; a learning rate must be between 0 and %g", rate, t, maxLR)}
+			}
+			return rate, nil
+		})
+	if err != nil {
+		return tr, err
+	}
+	tr.BaselineLoss = b.BaselineLoss(task)
+	tr.Loss = finite(loss)
+	tr.Score = lossScore(loss, tr.BaselineLoss)
+	if tr.Loss == nil {
+		tr.Error = fmt.Sprintf("diverged: the loss became %v", loss)
+	}
+	return tr, nil
+}
