@@ -14,7 +14,8 @@ import (
 // LRScheduleKind is the learning-rate schedule benchmark.
 const LRScheduleKind = "lr_schedule"
 
-const lrScheduleVersion = 1
+// lrScheduleVersion: v2, the rosenbrock workload joins the defaults.
+const lrScheduleVersion = 2
 
 var lrScheduleABI = sandbox.ABI{Funcs: []sandbox.Func{
 	{Name: "lr_init", Params: []api.ValueType{api.ValueTypeI32}},

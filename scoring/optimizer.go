@@ -18,7 +18,8 @@ const OptimizerKind = "optimizer"
 
 // optimizerVersion changes whenever the optimizer benchmark's behaviour
 // does, so stored scores say which rules produced them.
-const optimizerVersion = 1
+// v2: the rosenbrock workload joins the defaults.
+const optimizerVersion = 2
 
 var optimizerABI = sandbox.ABI{Funcs: []sandbox.Func{
 	{Name: "opt_init", Params: []api.ValueType{api.ValueTypeI32}},
@@ -27,7 +28,7 @@ var optimizerABI = sandbox.ABI{Funcs: []sandbox.Func{
 
 // OptimizerParams configures the optimizer benchmark.
 type OptimizerParams struct {
-	Workloads []string `json:"workloads"` // default: all of quadratic, logistic, mlp
+	Workloads []string `json:"workloads"` // default: all of quadratic, logistic, mlp, rosenbrock
 	Seeds     []uint64 `json:"seeds"`     // one task per workload and seed
 	Steps     int      `json:"steps"`     // optimizer steps per task
 	Dim       int      `json:"dim"`       // quadratic: dimension

@@ -26,7 +26,7 @@ type workloadConfig struct {
 	Batch     int
 }
 
-var workloadNames = []string{"quadratic", "logistic", "mlp"}
+var workloadNames = []string{"quadratic", "logistic", "mlp", "rosenbrock"}
 
 func newWorkload(name string, seed uint64, c workloadConfig) (workload, error) {
 	switch name {
@@ -36,6 +36,8 @@ func newWorkload(name string, seed uint64, c workloadConfig) (workload, error) {
 		return newLogistic(seed, c), nil
 	case "mlp":
 		return newMLP(seed, c), nil
+	case "rosenbrock":
+		return newRosenbrock(seed, c), nil
 	}
 	return nil, fmt.Errorf("unknown workload %q", name)
 }
@@ -334,4 +336,54 @@ func (w *mlp) heldOut(p []float64) float64 {
 		e := w.forward(p, x) - y
 		return float64(e * e)
 	})
+}
+
+// rosenbrock is a sum of independent Rosenbrock-style valleys,
+// f = 0.1 Σ [5 (v - u²)² + (1 - u)²] over 8 (u, v) pairs: a curved, narrow
+// valley whose floor leads slowly to the minimum 0 at all ones. Starts near
+// the classic (-1.2, 1); gradients carry Gaussian noise.
+type rosenbrock struct {
+	x0     []float64
+	noise  float64
+	noiseR *rng
+}
+
+const (
+	rosenPairs = 8
+	rosenA     = 5.0
+	rosenScale = 0.1
+)
+
+func newRosenbrock(seed uint64, c workloadConfig) *rosenbrock {
+	r := newRNG(seed, "rosenbrock/data")
+	x0 := make([]float64, 2*rosenPairs)
+	for i := 0; i < rosenPairs; i++ {
+		x0[2*i] = -1.2 + float64(0.2*r.normal())
+		x0[2*i+1] = 1 + float64(0.2*r.normal())
+	}
+	return &rosenbrock{x0: x0, noise: c.Noise, noiseR: newRNG(seed, "rosenbrock/noise")}
+}
+
+func (w *rosenbrock) dim() int              { return 2 * rosenPairs }
+func (w *rosenbrock) init(params []float64) { copy(params, w.x0) }
+
+func (w *rosenbrock) heldOut(x []float64) float64 {
+	var f float64
+	for i := 0; i < rosenPairs; i++ {
+		u, v := x[2*i], x[2*i+1]
+		d, e := v-float64(u*u), 1-u
+		f += float64(rosenA*float64(d*d)) + float64(e*e)
+	}
+	return float64(rosenScale * f)
+}
+
+func (w *rosenbrock) grad(_ int, x, g []float64) float64 {
+	for i := 0; i < rosenPairs; i++ {
+		u, v := x[2*i], x[2*i+1]
+		d := v - float64(u*u)
+		// df/du = -4a u d - 2(1-u), df/dv = 2a d, both scaled.
+		g[2*i] = float64(rosenScale*(float64(float64(-4*rosenA*u)*d)-float64(2*(1-u)))) + float64(w.noise*w.noiseR.normal())
+		g[2*i+1] = float64(rosenScale*float64(2*rosenA*d)) + float64(w.noise*w.noiseR.normal())
+	}
+	return w.heldOut(x)
 }
