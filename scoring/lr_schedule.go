@@ -85,7 +85,6 @@ func (b *lrScheduleBench) BaselineLoss(task Task) float64 {
 }
 
 func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
-	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
 	loss, err := b.trainWith(task,
 		func(total int) error {
 			_, err := inst.Call("lr_init", uint64(total))
@@ -103,13 +102,7 @@ func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.Task
 			return rate, nil
 		})
 	if err != nil {
-		return tr, err
+		return arena.TaskResult{}, err
 	}
-	tr.BaselineLoss = b.BaselineLoss(task)
-	tr.Loss = finite(loss)
-	tr.Score = lossScore(loss, tr.BaselineLoss)
-	if tr.Loss == nil {
-		tr.Error = fmt.Sprintf("diverged: the loss became %v", loss)
-	}
-	return tr, nil
+	return lossResult(task, loss, b.BaselineLoss(task)), nil
 }

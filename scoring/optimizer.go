@@ -164,7 +164,6 @@ func (b *optimizerBench) BaselineLoss(task Task) float64 {
 }
 
 func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
-	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
 	var paramsPtr, gradsPtr uint32
 	init := func(params []float64) error {
 		var err error
@@ -193,13 +192,7 @@ func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskR
 	}
 	loss, err := b.p.train(task, step, init)
 	if err != nil {
-		return tr, err
+		return arena.TaskResult{}, err
 	}
-	tr.BaselineLoss = b.BaselineLoss(task)
-	tr.Loss = finite(loss)
-	tr.Score = lossScore(loss, tr.BaselineLoss)
-	if tr.Loss == nil {
-		tr.Error = fmt.Sprintf("diverged: the loss became %v", loss)
-	}
-	return tr, nil
+	return lossResult(task, loss, b.BaselineLoss(task)), nil
 }

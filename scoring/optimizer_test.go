@@ -36,15 +36,7 @@ func TestMain(m *testing.M) {
 
 func evaluate(t *testing.T, eng *sandbox.Engine, params string, module []byte) arena.Evaluation {
 	t.Helper()
-	b, err := New(OptimizerKind, []byte(params))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), module)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return evaluateKind(t, eng, OptimizerKind, params, module)
 }
 
 func TestOptimizerExamplesRankSensibly(t *testing.T) {

@@ -206,6 +206,17 @@ func lossScore(loss, baseline float64) float64 {
 	return math.Max(WorstTaskScore, math.Min(BestTaskScore, s))
 }
 
+// lossResult is a task's result for kinds scored by final loss against
+// the baseline's: a loss that stops being finite fails the task.
+func lossResult(task Task, loss, baselineLoss float64) arena.TaskResult {
+	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed, BaselineLoss: baselineLoss,
+		Loss: finite(loss), Score: lossScore(loss, baselineLoss)}
+	if tr.Loss == nil {
+		tr.Error = fmt.Sprintf("diverged: the loss became %v", loss)
+	}
+	return tr
+}
+
 // finite returns &v when v is finite, else nil, so JSON never sees NaN.
 func finite(v float64) *float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
