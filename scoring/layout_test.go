@@ -1,0 +1,86 @@
+package scoring
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/sandbox"
+)
+
+// TestResultsDoNotDependOnGoroutineLayout scores every example twice:
+// one after another on a fresh engine, and all at once from separate
+// goroutines sharing one engine (as a worker's goroutines do). The
+// results must match bit for bit, fuel included.
+func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
+	t.Parallel()
+	var names []string
+	for name := range exampleModules {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	kindOf := func(name string) string {
+		for _, k := range Kinds() {
+			if len(name) > len(k) && name[:len(k)+1] == k+"/" {
+				return k
+			}
+		}
+		t.Fatalf("no kind for %s", name)
+		return ""
+	}
+	params := `{"seeds":[5],"steps":120}`
+	// run is safe to call from any goroutine: it reports, never fails the test.
+	run := func(eng *sandbox.Engine, kind, name string) (string, error) {
+		b, err := New(kind, []byte(params))
+		if err != nil {
+			return "", err
+		}
+		res, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), exampleModules[name])
+		if err != nil {
+			return "", err
+		}
+		data, err := json.Marshal(res)
+		return string(data), err
+	}
+
+	sequential := map[string]string{}
+	eng := sandbox.NewEngine(16)
+	for _, name := range names {
+		out, err := run(eng, kindOf(name), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sequential[name] = out
+	}
+	eng.Close(context.Background())
+
+	shared := sandbox.NewEngine(16)
+	defer shared.Close(context.Background())
+	concurrent := make([]string, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		kind := kindOf(name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			concurrent[i], errs[i] = run(shared, kind, name)
+		}()
+	}
+	wg.Wait()
+	for i, name := range names {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", name, errs[i])
+		}
+		if concurrent[i] != sequential[name] {
+			t.Errorf("%s differs between layouts:\nsequential %s\nconcurrent %s", name, sequential[name], concurrent[i])
+		}
+		var ev arena.Evaluation
+		if err := json.Unmarshal([]byte(sequential[name]), &ev); err != nil || ev.Status != arena.StatusScored {
+			t.Errorf("%s: %s", name, sequential[name])
+		}
+	}
+}
