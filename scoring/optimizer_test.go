@@ -12,7 +12,10 @@ import (
 	"github.com/arena-dev/arena/sandbox"
 )
 
-var exampleModules map[string][]byte
+var (
+	exampleModules map[string][]byte
+	handWritten    = map[string]bool{} // examples written as .wat, quick to compile
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "arena-examples")
@@ -22,6 +25,13 @@ func TestMain(m *testing.M) {
 	paths, err := examples.BuildAll(context.Background(), dir)
 	if err != nil {
 		panic(err)
+	}
+	list, err := examples.List()
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range list {
+		handWritten[e.Kind+"/"+e.Name] = e.WASM != ""
 	}
 	exampleModules = map[string][]byte{}
 	for name, p := range paths {
