@@ -160,6 +160,9 @@ type Evaluation struct {
 	FailedTasks      int          `json:"failed_tasks"`
 	BenchmarkVersion int          `json:"benchmark_version"`
 	Tasks            []TaskResult `json:"tasks"`
+	// GuestTime is the wall time spent inside the module, for benchmark
+	// reports; it is not part of the (reproducible) result.
+	GuestTime time.Duration `json:"-"`
 }
 
 // LeaderboardEntry is a competitor's best scored submission in a challenge.

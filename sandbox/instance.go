@@ -25,6 +25,7 @@ type Instance struct {
 	budget  int64
 	timeout time.Duration
 	release []func() bool // stop the backstops
+	guest   time.Duration // wall time spent in guest calls
 
 	mu       sync.Mutex // guards the host's use of the globals against the backstops
 	fuel     api.MutableGlobal
@@ -102,6 +103,9 @@ func (i *Instance) Close(ctx context.Context) {
 // Log returns what the guest wrote to stdout and stderr (its tail).
 func (i *Instance) Log() string { return i.log.String() }
 
+// GuestTime is the wall time spent inside the module so far.
+func (i *Instance) GuestTime() time.Duration { return i.guest }
+
 // FuelUsed is the fuel spent so far.
 func (i *Instance) FuelUsed() int64 {
 	i.mu.Lock()
@@ -119,7 +123,9 @@ func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
 		}
 		i.funcs[name] = fn
 	}
+	begin := time.Now()
 	res, err := fn.Call(i.ctx, args...)
+	i.guest += time.Since(begin)
 	if err == nil {
 		return res, nil
 	}

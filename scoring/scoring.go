@@ -126,10 +126,12 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 			tr = arena.TaskResult{Workload: task.Workload, Seed: task.Seed,
 				Error: "not run: an earlier task " + timedOut}
 		} else {
-			tr, err = runTask(ctx, mod, b, task, sl)
+			var guest time.Duration
+			tr, guest, err = runTask(ctx, mod, b, task, sl)
 			if err != nil {
 				return res, err
 			}
+			res.GuestTime += guest
 		}
 		if tr.Error != "" {
 			tr.Score = WorstTaskScore
@@ -166,8 +168,9 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 }
 
 // runTask runs one task in a fresh instance under the task's time bound.
-func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, lim sandbox.Limits) (arena.TaskResult, error) {
+func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, lim sandbox.Limits) (arena.TaskResult, time.Duration, error) {
 	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
+	var guest time.Duration
 	inst, err := mod.Instantiate(ctx, task.Seed, lim)
 	if err == nil {
 		defer inst.Close(ctx)
@@ -175,14 +178,15 @@ func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, l
 		tr.Log = inst.Log()
 		fuel := inst.FuelUsed()
 		tr.FuelUsed = &fuel
+		guest = inst.GuestTime()
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return tr, fmt.Errorf("evaluation interrupted: %w", context.Cause(ctx))
+			return tr, guest, fmt.Errorf("evaluation interrupted: %w", context.Cause(ctx))
 		}
 		var run *sandbox.RunError
 		if !errors.As(err, &run) {
-			return tr, err
+			return tr, guest, err
 		}
 		tr.Workload, tr.Seed = task.Workload, task.Seed
 		tr.Error = run.Error()
@@ -190,7 +194,7 @@ func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, l
 			tr.Log += run.Detail + "\n"
 		}
 	}
-	return tr, nil
+	return tr, guest, nil
 }
 
 // lossScore compares a final loss with the baseline's on a log scale:

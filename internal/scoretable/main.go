@@ -1,6 +1,8 @@
 // Command scoretable builds every example strategy, scores it with its
 // kind's default parameters through scoring.Evaluate, and prints the
-// Markdown table the README shows (`make scores`).
+// Markdown tables the README shows (`make scores`): the scores, and what
+// an evaluation costs (fuel per task, time, and how the time splits
+// between the host's simulation and the guest's code).
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/examples"
@@ -37,6 +40,13 @@ func run() error {
 	eng := sandbox.NewEngine(4)
 	defer eng.Close(ctx)
 
+	type costRow struct {
+		kind, name          string
+		fuel                int64
+		tasks               int
+		total, guest, first time.Duration
+	}
+	var costs []costRow
 	fmt.Println("| kind | example | score | per workload (mean task score) |")
 	fmt.Println("|---|---|---:|---|")
 	for _, e := range list {
@@ -52,10 +62,23 @@ func run() error {
 		if err != nil {
 			return err
 		}
+		// The first evaluation compiles the module; time a second one too.
+		begin := time.Now()
 		ev, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module)
 		if err != nil {
 			return err
 		}
+		first := time.Since(begin)
+		begin = time.Now()
+		again, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module)
+		if err != nil {
+			return err
+		}
+		row := costRow{kind: e.Kind, name: e.Name, tasks: len(ev.Tasks), total: time.Since(begin), guest: again.GuestTime, first: first}
+		if ev.FuelUsed != nil {
+			row.fuel = *ev.FuelUsed
+		}
+		costs = append(costs, row)
 		score := string(ev.Status)
 		if ev.Score != nil {
 			score = fmt.Sprintf("%.4f", *ev.Score)
@@ -76,5 +99,27 @@ func run() error {
 		}
 		fmt.Printf("| %s | %s | %s | %s |\n", e.Kind, e.Name, score, strings.Join(parts, ", "))
 	}
+
+	fmt.Println()
+	fmt.Println("| kind | example | fuel per task | evaluation (compiled) | first evaluation (compiles) | host simulation | guest code |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
+	for _, c := range costs {
+		host := c.total - c.guest
+		fmt.Printf("| %s | %s | %s | %s | %s | %.0f%% | %.0f%% |\n", c.kind, c.name,
+			humanCount(c.fuel/int64(max(1, c.tasks))), c.total.Round(time.Millisecond), c.first.Round(time.Millisecond),
+			100*host.Seconds()/c.total.Seconds(), 100*c.guest.Seconds()/c.total.Seconds())
+	}
 	return nil
+}
+
+func humanCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fG", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
 }
