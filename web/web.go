@@ -47,6 +47,12 @@ var funcs = template.FuncMap{
 		b, _ := json.MarshalIndent(v, "", "  ")
 		return string(b)
 	},
+	"count": func(n *int64) string {
+		if n == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%d", *n)
+	},
 	"short": func(s string) string {
 		if len(s) > 8 {
 			return s[:8]

@@ -110,6 +110,9 @@ func (c *cli) printSubmission(s arena.Submission) {
 	if s.Error != "" {
 		fmt.Fprintf(tw, "reason\t%s\n", s.Error)
 	}
+	if s.FuelUsed != nil {
+		fmt.Fprintf(tw, "fuel\t%d\n", *s.FuelUsed)
+	}
 	fmt.Fprintf(tw, "sha256\t%s\n", s.SHA256)
 	tw.Flush()
 	printTasks(c, s.Tasks)
@@ -120,13 +123,17 @@ func printTasks(c *cli, tasks []arena.TaskResult) {
 		return
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tbaseline\tscore\terror")
+	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tbaseline\tscore\tfuel\terror")
 	for _, t := range tasks {
 		loss := "—"
 		if t.Loss != nil {
 			loss = fmt.Sprintf("%.6g", *t.Loss)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.6g\t%.4f\t%s\n", t.Workload, t.Seed, loss, t.BaselineLoss, t.Score, t.Error)
+		fuel := "—"
+		if t.FuelUsed != nil {
+			fuel = fmt.Sprint(*t.FuelUsed)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.6g\t%.4f\t%s\t%s\n", t.Workload, t.Seed, loss, t.BaselineLoss, t.Score, fuel, t.Error)
 	}
 	tw.Flush()
 }

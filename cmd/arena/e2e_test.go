@@ -299,7 +299,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"E2E optimizer", "alice", "bob", champ.SHA256, fmt.Sprintf("%.4f", champ.Score)} {
+	for _, want := range []string{"E2E optimizer", "alice", "bob", champ.SHA256, fmt.Sprintf("%.4f", champ.Score), "20000000 fuel per task"} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("challenge page lacks %q", want)
 		}
@@ -307,7 +307,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// arena status shows the owner's per-task table.
 	out, code = s.arena(t, aliceKey, "status", aliceSub)
-	if code != 0 || !strings.Contains(out, "quadratic") || !strings.Contains(out, "scored") {
+	if code != 0 || !strings.Contains(out, "quadratic") || !strings.Contains(out, "scored") || !strings.Contains(out, fmt.Sprintf("fuel        %d", *mine.FuelUsed)) {
 		t.Errorf("status: %d\n%s", code, out)
 	}
 

@@ -72,6 +72,9 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 		if ev.Score != nil {
 			fmt.Fprintf(c.stdout, "score   %.6f  (benchmark %s v%d; 0 is the baseline)\n", *ev.Score, bench.Kind(), ev.BenchmarkVersion)
 		}
+		if ev.FuelUsed != nil {
+			fmt.Fprintf(c.stdout, "fuel    %d\n", *ev.FuelUsed)
+		}
 		if ev.Error != "" {
 			fmt.Fprintf(c.stdout, "reason  %s\n", ev.Error)
 		}
