@@ -221,7 +221,7 @@ func (c *cli) bootstrap(ctx context.Context, st *store.Store, demo bool) error {
 		return err
 	}
 	ch, err := api.NewChallenge(arena.ChallengeSpec{Slug: demoChallenge, Title: "Optimizer demo", Kind: "optimizer",
-		Description: "Write an update rule that trains faster than Adam (lr 0.01) on three small problems."})
+		Description: "Write an update rule that trains faster than Adam (lr 0.01) on four small training problems."})
 	if err != nil {
 		return err
 	}
