@@ -167,6 +167,3 @@ func (q *Queue) SubscribeChampion(slug string, fn func(data []byte)) (func(), er
 	}
 	return func() { _ = sub.Unsubscribe() }, nil
 }
-
-// ChampionSubject is the NATS subject carrying a challenge's champion events.
-func ChampionSubject(slug string) string { return championPrefix + slug }
