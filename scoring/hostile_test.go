@@ -109,3 +109,30 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 		t.Fatalf("good module after hostile ones: %v %s %s", err, res.Status, res.Error)
 	}
 }
+
+// When the wall-clock safety net stops a task, the remaining tasks are
+// skipped rather than run into the same wall. Not parallel: a spinning
+// guest cannot be preempted, and the timer that stops it needs a core.
+func TestTimeOutSkipsTheRemainingTasks(t *testing.T) {
+	eng := sandbox.NewEngine(1)
+	defer eng.Close(context.Background())
+	lim := arena.DefaultLimits()
+	lim.FuelPerTask = arena.MaxFuelPerTask // too much to run out in time
+	lim.TaskTimeoutMS = 50
+	b, err := New(OptimizerKind, []byte(`{"steps":5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Evaluate(context.Background(), eng, b, lim, fixture(t, "loop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != arena.StatusFailed || res.FailedTasks != len(res.Tasks) || !strings.Contains(res.Error, "exceeded the time limit") {
+		t.Fatalf("status %s, %d of %d failed, error %q", res.Status, res.FailedTasks, len(res.Tasks), res.Error)
+	}
+	for _, task := range res.Tasks[1:] {
+		if task.Error != "not run: an earlier task exceeded the time limit" || task.FuelUsed != nil {
+			t.Errorf("%s seed %d: %+v, want skipped", task.Workload, task.Seed, task)
+		}
+	}
+}

@@ -118,20 +118,21 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 	}
 	defer mod.Release(ctx)
 
-	timedOut := ""
+	timedOut := false
 	var sum float64
 	for _, task := range b.Tasks() {
 		var tr arena.TaskResult
-		if timedOut != "" {
+		if timedOut {
+			// Later tasks would burn a worker's time the same way.
 			tr = arena.TaskResult{Workload: task.Workload, Seed: task.Seed,
-				Error: "not run: an earlier task " + timedOut}
+				Error: "not run: an earlier task exceeded the time limit"}
 		} else {
-			var guest time.Duration
-			tr, guest, err = runTask(ctx, mod, b, task, sl)
+			run, err := runTask(ctx, mod, b, task, sl)
 			if err != nil {
 				return res, err
 			}
-			res.GuestTime += guest
+			tr, timedOut = run.result, run.timedOut
+			res.GuestTime += run.guest
 		}
 		if tr.Error != "" {
 			tr.Score = WorstTaskScore
@@ -139,10 +140,6 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 			res.FailedTasks++
 			if res.Error == "" {
 				res.Error = fmt.Sprintf("%s seed %d: %s", task.Workload, task.Seed, tr.Error)
-			}
-			if timedOut == "" && strings.Contains(tr.Error, "exceeded the time limit") {
-				// Later tasks would burn a worker's time the same way.
-				timedOut = "exceeded the time limit"
 			}
 		}
 		sum += tr.Score
@@ -167,34 +164,43 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 	return res, nil
 }
 
-// runTask runs one task in a fresh instance under the task's time bound.
-func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, lim sandbox.Limits) (arena.TaskResult, time.Duration, error) {
-	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed}
-	var guest time.Duration
+// taskRun is one task's outcome and what it cost.
+type taskRun struct {
+	result   arena.TaskResult
+	guest    time.Duration // wall time inside the module
+	timedOut bool          // the wall-clock safety net stopped it
+}
+
+// runTask runs one task in a fresh instance. An error means the host could
+// not finish it; the module's own failures are in the result.
+func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, lim sandbox.Limits) (taskRun, error) {
+	run := taskRun{result: arena.TaskResult{Workload: task.Workload, Seed: task.Seed}}
 	inst, err := mod.Instantiate(ctx, task.Seed, lim)
 	if err == nil {
 		defer inst.Close(ctx)
-		tr, err = b.RunTask(inst, task)
-		tr.Log = inst.Log()
+		run.result, err = b.RunTask(inst, task)
+		run.result.Log = inst.Log()
 		fuel := inst.FuelUsed()
-		tr.FuelUsed = &fuel
-		guest = inst.GuestTime()
+		run.result.FuelUsed = &fuel
+		run.guest = inst.GuestTime()
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return tr, guest, fmt.Errorf("evaluation interrupted: %w", context.Cause(ctx))
-		}
-		var run *sandbox.RunError
-		if !errors.As(err, &run) {
-			return tr, guest, err
-		}
-		tr.Workload, tr.Seed = task.Workload, task.Seed
-		tr.Error = run.Error()
-		if run.Detail != "" {
-			tr.Log += run.Detail + "\n"
-		}
+	if err == nil {
+		return run, nil
 	}
-	return tr, guest, nil
+	if ctx.Err() != nil {
+		return run, fmt.Errorf("evaluation interrupted: %w", context.Cause(ctx))
+	}
+	var re *sandbox.RunError
+	if !errors.As(err, &re) {
+		return run, err
+	}
+	run.result.Workload, run.result.Seed = task.Workload, task.Seed
+	run.result.Error = re.Error()
+	if re.Detail != "" {
+		run.result.Log += re.Detail + "\n"
+	}
+	run.timedOut = re.TimedOut
+	return run, nil
 }
 
 // lossScore compares a final loss with the baseline's on a log scale:
