@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -65,6 +66,26 @@ func NewChallenge(spec arena.ChallengeSpec) (arena.Challenge, error) {
 	return c, nil
 }
 
+type challengeKey struct{}
+
+// challengeCtx loads the challenge named by {slug} once for every route
+// under it, answering 404 for an unknown one.
+func (s *Server) challengeCtx(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), challengeKey{}, c)))
+	})
+}
+
+// challengeFrom returns the challenge challengeCtx loaded.
+func challengeFrom(r *http.Request) arena.Challenge {
+	return r.Context().Value(challengeKey{}).(arena.Challenge)
+}
+
 func (s *Server) listChallenges(w http.ResponseWriter, r *http.Request) {
 	cs, err := s.Store.Challenges(r.Context())
 	if err != nil {
@@ -83,11 +104,7 @@ type challengeView struct {
 }
 
 func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	c := challengeFrom(r)
 	b, err := scoring.New(c.Kind, c.Params)
 	if err != nil {
 		s.Error(w, r, err)

@@ -7,17 +7,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/arena-dev/arena"
 )
 
 func (s *Server) champion(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	c := challengeFrom(r)
 	champ, err := s.Store.Champion(r.Context(), c)
 	if err != nil {
 		s.Error(w, r, err)
@@ -29,11 +23,7 @@ func (s *Server) champion(w http.ResponseWriter, r *http.Request) {
 // championModule serves the champion's bytes; the ETag is their sha256,
 // so trainers can poll cheaply with If-None-Match.
 func (s *Server) championModule(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	c := challengeFrom(r)
 	champ, module, err := s.Store.ChampionModule(r.Context(), c)
 	if err != nil {
 		s.Error(w, r, err)
@@ -55,11 +45,7 @@ func (s *Server) championModule(w http.ResponseWriter, r *http.Request) {
 // championEvents streams champion changes as server-sent events: the
 // current champion first (when there is one), then each new one.
 func (s *Server) championEvents(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	c := challengeFrom(r)
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		s.Error(w, r, fmt.Errorf("response writer cannot stream"))

@@ -37,6 +37,7 @@ func (s *Server) Router(web http.Handler) http.Handler {
 		r.Get("/challenges", s.listChallenges)
 		r.With(s.require(arena.RoleAdmin)).Post("/challenges", s.createChallenge)
 		r.Route("/challenges/{slug}", func(r chi.Router) {
+			r.Use(s.challengeCtx)
 			r.Get("/", s.getChallenge)
 			r.Get("/leaderboard", s.leaderboard)
 			r.Get("/submissions", s.listSubmissions)

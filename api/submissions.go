@@ -19,11 +19,7 @@ import (
 func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, _ := principal(r)
-	c, err := s.Store.Challenge(ctx, chi.URLParam(r, "slug"))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	c := challengeFrom(r)
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/wasm" && mt != "application/octet-stream" {
 		s.Error(w, r, arena.Errorf(arena.EINVALID, "Content-Type must be application/wasm, got %q", r.Header.Get("Content-Type")))
 		return
@@ -91,11 +87,7 @@ func canSeeDetails(r *http.Request, sub arena.Submission) bool {
 // listSubmissions lists a challenge's recent submissions; ?mine=1 keeps
 // only the caller's.
 func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
+	c := challengeFrom(r)
 	var competitorID int64
 	if r.URL.Query().Get("mine") != "" {
 		p, ok := principal(r)

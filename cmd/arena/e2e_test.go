@@ -291,6 +291,11 @@ func TestEndToEnd(t *testing.T) {
 	if code := s.call(t, "GET", "/api/v1/challenges/optimizer-demo/champion", "", "", nil, &e); code != 404 || e.Error.Code != "not_found" {
 		t.Errorf("no champion: %d %+v", code, e)
 	}
+	for _, path := range []string{"/api/v1/challenges/nope", "/api/v1/challenges/nope/leaderboard", "/api/v1/challenges/nope/champion/module"} {
+		if code := s.call(t, "GET", path, "", "", nil, &e); code != 404 || !strings.Contains(e.Error.Message, `no challenge "nope"`) {
+			t.Errorf("GET %s: %d %+v", path, code, e)
+		}
+	}
 
 	// The web page shows the leaderboard and the champion.
 	resp, err = http.Get(s.url + "/challenges/e2e")
