@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -40,7 +41,7 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 	}
 	mod, err := s.Engine.Load(ctx, module, bench.ABI(), scoring.SandboxLimits(c.Limits))
 	if err != nil {
-		if rej, ok := err.(*sandbox.RejectError); ok {
+		if rej := (*sandbox.RejectError)(nil); errors.As(err, &rej) {
 			s.Error(w, r, arena.Errorf(arena.EINVALID, "module rejected: %s", rej.Reason))
 			return
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -62,12 +63,13 @@ func (c *cli) wasmInspect(ctx context.Context, args []string) error {
 	eng := sandbox.NewEngine(1)
 	defer eng.Close(ctx)
 	mod, err := eng.Load(ctx, wasm, bench.ABI(), scoring.SandboxLimits(arena.DefaultLimits()))
+	var rej *sandbox.RejectError
 	switch {
 	case err == nil:
 		out.SHA256 = fmt.Sprintf("%x", mod.SHA256)
 		mod.Release(ctx)
-	case sandbox.IsReject(err):
-		out.Verdict = "rejected: " + err.(*sandbox.RejectError).Reason
+	case errors.As(err, &rej):
+		out.Verdict = "rejected: " + rej.Reason
 	default:
 		return err
 	}
