@@ -12,9 +12,10 @@ import (
 )
 
 // TestResultsDoNotDependOnGoroutineLayout scores every example twice:
-// one after another on a fresh engine, and all at once from separate
-// goroutines sharing one engine (as a worker's goroutines do). The
-// results must match bit for bit, fuel included.
+// one after another on a fresh engine with a fresh benchmark each time, and
+// all at once from separate goroutines sharing one engine and one benchmark
+// per kind, whose remembered baselines they share (as a worker's goroutines
+// do). The results must match bit for bit, fuel included.
 func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 	t.Parallel()
 	var names []string
@@ -39,11 +40,7 @@ func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 	}
 	params := `{"seeds":[5],"steps":40}`
 	// run is safe to call from any goroutine: it reports, never fails the test.
-	run := func(eng *sandbox.Engine, kind, name string) (string, error) {
-		b, err := New(kind, []byte(params))
-		if err != nil {
-			return "", err
-		}
+	run := func(eng *sandbox.Engine, b Benchmark, name string) (string, error) {
 		res, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), exampleModules[name])
 		if err != nil {
 			return "", err
@@ -58,7 +55,11 @@ func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 	sequential := map[string]string{}
 	eng := sandbox.NewEngine(16)
 	for _, name := range names {
-		out, err := run(eng, kindOf(name), name)
+		fresh, err := New(kindOf(name), []byte(params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(eng, fresh, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,15 +69,23 @@ func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 
 	shared := sandbox.NewEngine(16)
 	defer shared.Close(context.Background())
+	benches := map[string]Benchmark{}
+	for _, kind := range Kinds() {
+		b, err := New(kind, []byte(params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		benches[kind] = b
+	}
 	concurrent := make([]string, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
-		kind := kindOf(name)
+		b := benches[kindOf(name)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			concurrent[i], errs[i] = run(shared, kind, name)
+			concurrent[i], errs[i] = run(shared, b, name)
 		}()
 	}
 	wg.Wait()

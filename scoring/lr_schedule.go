@@ -32,7 +32,10 @@ type LRScheduleParams struct {
 	Momentum float64 `json:"momentum"` // heavy-ball coefficient of the host's SGD
 }
 
-type lrScheduleBench struct{ p LRScheduleParams }
+type lrScheduleBench struct {
+	p         LRScheduleParams
+	baselines baselineMemo
+}
 
 func parseLRSchedule(raw json.RawMessage) (Benchmark, error) {
 	p := LRScheduleParams{OptimizerParams: DefaultOptimizerParams(), Momentum: 0.9}
@@ -77,11 +80,13 @@ func (b *lrScheduleBench) trainWith(task Task, init func(total int) error, lr fu
 
 // BaselineLoss is the held-out loss with the built-in constant schedule.
 func (b *lrScheduleBench) BaselineLoss(task Task) float64 {
-	s := &baseline.Constant{Rate: baseline.ConstantLR}
-	loss, _ := b.trainWith(task,
-		func(total int) error { s.Init(total); return nil },
-		func(t, total int, loss float64) (float64, error) { return s.LR(t, total, loss), nil })
-	return loss
+	return b.baselines.get(task, func() float64 {
+		s := &baseline.Constant{Rate: baseline.ConstantLR}
+		loss, _ := b.trainWith(task,
+			func(total int) error { s.Init(total); return nil },
+			func(t, total int, loss float64) (float64, error) { return s.LR(t, total, loss), nil })
+		return loss
+	})
 }
 
 func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {

@@ -50,7 +50,10 @@ func DefaultOptimizerParams() OptimizerParams {
 	}
 }
 
-type optimizerBench struct{ p OptimizerParams }
+type optimizerBench struct {
+	p         OptimizerParams
+	baselines baselineMemo
+}
 
 func parseOptimizer(raw json.RawMessage) (Benchmark, error) {
 	p := DefaultOptimizerParams()
@@ -156,11 +159,13 @@ func (p OptimizerParams) train(task Task, step func(t int, params, grads []float
 
 // BaselineLoss is the held-out loss of the built-in Adam baseline on task.
 func (b *optimizerBench) BaselineLoss(task Task) float64 {
-	opt := baseline.NewAdam(baseline.AdamLR)
-	loss, _ := b.p.train(task,
-		func(t int, params, grads []float64, loss float64) error { opt.Step(t, params, grads, loss); return nil },
-		func(params []float64) error { opt.Init(len(params)); return nil })
-	return loss
+	return b.baselines.get(task, func() float64 {
+		opt := baseline.NewAdam(baseline.AdamLR)
+		loss, _ := b.p.train(task,
+			func(t int, params, grads []float64, loss float64) error { opt.Step(t, params, grads, loss); return nil },
+			func(params []float64) error { opt.Init(len(params)); return nil })
+		return loss
+	})
 }
 
 func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {

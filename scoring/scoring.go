@@ -12,6 +12,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/arena-dev/arena"
@@ -33,6 +34,8 @@ type Task struct {
 }
 
 // Benchmark is one benchmark kind configured with validated parameters.
+// It is safe for concurrent use, and worth reusing across evaluations of
+// the same challenge: it remembers its baselines.
 type Benchmark interface {
 	Kind() string
 	Version() int
@@ -214,6 +217,31 @@ func lossScore(loss, baseline float64) float64 {
 	const lossFloor = 1e-12
 	s := dlog(math.Max(baseline, lossFloor)) - dlog(math.Max(loss, lossFloor))
 	return math.Max(WorstTaskScore, math.Min(BestTaskScore, s))
+}
+
+// baselineMemo remembers the baseline's loss per task: it depends only on
+// the benchmark's parameters and the task, and costs about a quarter of an
+// evaluation, so a benchmark reused across submissions computes it once.
+type baselineMemo struct {
+	mu     sync.Mutex
+	losses map[Task]float64
+}
+
+func (m *baselineMemo) get(task Task, compute func() float64) float64 {
+	m.mu.Lock()
+	loss, ok := m.losses[task]
+	m.mu.Unlock()
+	if ok {
+		return loss
+	}
+	loss = compute() // outside the lock: concurrent first uses compute the same value
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.losses == nil {
+		m.losses = map[Task]float64{}
+	}
+	m.losses[task] = loss
+	return loss
 }
 
 // lossResult is a task's result for kinds scored by final loss against

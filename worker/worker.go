@@ -26,6 +26,32 @@ type Worker struct {
 	Logger      *slog.Logger
 	Concurrency int           // evaluations at once; at least 1
 	Heartbeat   time.Duration // how often a running job reports progress
+
+	mu      sync.Mutex
+	benches map[string]scoring.Benchmark // per challenge, so baselines are computed once
+}
+
+// maxBenches bounds the benchmark cache; past it, the cache starts over.
+const maxBenches = 64
+
+// benchmark returns the challenge's benchmark, reusing the one built for
+// an earlier submission to the same challenge and parameters.
+func (w *Worker) benchmark(ch arena.Challenge) (scoring.Benchmark, error) {
+	key := fmt.Sprintf("%d\x00%s\x00%s", ch.ID, ch.Kind, ch.Params)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if b, ok := w.benches[key]; ok {
+		return b, nil
+	}
+	b, err := scoring.New(ch.Kind, ch.Params)
+	if err != nil {
+		return nil, fmt.Errorf("challenge %s: %w", ch.Slug, err)
+	}
+	if w.benches == nil || len(w.benches) >= maxBenches {
+		w.benches = map[string]scoring.Benchmark{}
+	}
+	w.benches[key] = b
+	return b, nil
 }
 
 // Run consumes jobs until ctx is done.
@@ -129,9 +155,9 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if err != nil || !started {
 		return err
 	}
-	bench, err := scoring.New(j.Challenge.Kind, j.Challenge.Params)
+	bench, err := w.benchmark(j.Challenge)
 	if err != nil {
-		return fmt.Errorf("challenge %s: %w", j.Challenge.Slug, err)
+		return err
 	}
 
 	stop := w.heartbeat(ctx, job, j.Submission.ID, log)
