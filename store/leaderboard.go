@@ -35,20 +35,49 @@ func (s *Store) Leaderboard(ctx context.Context, challengeID int64) ([]arena.Lea
 	return out, rows.Err()
 }
 
+// championSelect reads current champions: the latest crowning of each
+// challenge, with what a trainer needs to know about it.
+const championSelect = `
+	SELECT DISTINCT ON (cr.challenge_id) cr.challenge_id, ch.slug, cr.submission_id::text, co.name,
+		cr.score, encode(s.sha256, 'hex'), cr.crowned_at
+	FROM crownings cr
+	JOIN challenges ch ON ch.id = cr.challenge_id
+	JOIN submissions s ON s.id = cr.submission_id
+	JOIN competitors co ON co.id = s.competitor_id`
+
+func scanChampion(row pgx.Row) (int64, arena.Champion, error) {
+	var id int64
+	var c arena.Champion
+	err := row.Scan(&id, &c.Challenge, &c.SubmissionID, &c.Competitor, &c.Score, &c.SHA256, &c.CrownedAt)
+	return id, c, err
+}
+
 func championQuery(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, challengeID int64) (arena.Champion, error) {
-	var c arena.Champion
-	err := q.QueryRow(ctx, `
-		SELECT ch.slug, cr.submission_id::text, co.name, cr.score, encode(s.sha256, 'hex'), cr.crowned_at
-		FROM crownings cr
-		JOIN challenges ch ON ch.id = cr.challenge_id
-		JOIN submissions s ON s.id = cr.submission_id
-		JOIN competitors co ON co.id = s.competitor_id
+	_, c, err := scanChampion(q.QueryRow(ctx, championSelect+`
 		WHERE cr.challenge_id = $1
-		ORDER BY cr.id DESC LIMIT 1`, challengeID,
-	).Scan(&c.Challenge, &c.SubmissionID, &c.Competitor, &c.Score, &c.SHA256, &c.CrownedAt)
+		ORDER BY cr.challenge_id, cr.id DESC`, challengeID))
 	return c, err
+}
+
+// Champions returns every challenge's current champion, by challenge ID,
+// in one query.
+func (s *Store) Champions(ctx context.Context) (map[int64]arena.Champion, error) {
+	rows, err := s.pool.Query(ctx, championSelect+` ORDER BY cr.challenge_id, cr.id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("champions: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]arena.Champion{}
+	for rows.Next() {
+		id, c, err := scanChampion(rows)
+		if err != nil {
+			return nil, fmt.Errorf("champions: %w", err)
+		}
+		out[id] = c
+	}
+	return out, rows.Err()
 }
 
 // Champion returns a challenge's current champion.

@@ -137,6 +137,14 @@ func TestSubmissionLifecycleAndCrown(t *testing.T) {
 	if err != nil || champ.SubmissionID != a3.ID || string(module) != "module-a3" {
 		t.Fatalf("champion module: %+v %q %v", champ, module, err)
 	}
+	other := newChallenge(t, s, "other", 0.01)
+	all, err := s.Champions(ctx)
+	if err != nil || len(all) != 1 || all[ch.ID] != champ {
+		t.Errorf("champions: %+v %v; want only %s's, %+v", all, err, ch.Slug, champ)
+	}
+	if _, ok := all[other.ID]; ok {
+		t.Errorf("a challenge without a crowning has a champion")
+	}
 
 	failed := sub(bob, "module-b2")
 	if _, err := s.Finish(ctx, failed.ID, arena.Evaluation{Status: arena.StatusFailed, Error: "trap"}); err != nil {

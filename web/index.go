@@ -17,14 +17,16 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	champs, err := h.store.Champions(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	rows := make([]indexRow, 0, len(cs))
 	for _, c := range cs {
 		row := indexRow{Challenge: c}
-		if champ, err := h.store.Champion(r.Context(), c); err == nil {
+		if champ, ok := champs[c.ID]; ok {
 			row.Champion = &champ
-		} else if arena.ErrorCode(err) != arena.ENOTFOUND {
-			h.fail(w, r, err)
-			return
 		}
 		rows = append(rows, row)
 	}

@@ -310,6 +310,17 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The front page lists challenges with their champions.
+	resp, err = http.Get(s.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(front, []byte(`<a href="/challenges/e2e">E2E optimizer</a>`)) || !bytes.Contains(front, []byte("<td>alice</td>")) {
+		t.Errorf("front page lacks the challenge or its champion:\n%s", front)
+	}
+
 	// arena status shows the owner's per-task table.
 	out, code = s.arena(t, aliceKey, "status", aliceSub)
 	if code != 0 || !strings.Contains(out, "quadratic") || !strings.Contains(out, "scored") || !strings.Contains(out, fmt.Sprintf("fuel        %d", *mine.FuelUsed)) {
