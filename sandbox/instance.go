@@ -15,21 +15,34 @@ import (
 	"github.com/arena-dev/arena/meter"
 )
 
-// Instance is one fresh instantiation of a module, used for one task.
+// Instance is one fresh instantiation of a module, used for one task. A
+// task may run several instances of the module (Sibling) when a kind must
+// keep parts of a strategy apart, such as a compressor and the
+// decompressor that must not read its memory; they share one fuel budget,
+// one log and one time limit.
 type Instance struct {
-	mod     api.Module
-	mem     api.Memory
-	funcs   map[string]api.Function
-	log     *tailLog
+	task  *task
+	mod   api.Module
+	mem   api.Memory
+	funcs map[string]api.Function
+	fuel  api.MutableGlobal
+	floor api.MutableGlobal // raised to stop the guest at its next check
+}
+
+// task is what the instances of one task share.
+type task struct {
+	module  *Module
 	ctx     context.Context // the caller's: cancelled means the host is shutting down
-	budget  int64
-	timeout time.Duration
+	seed    uint64
+	lim     Limits
+	log     *tailLog
 	release []func() bool // stop the backstops
 	guest   time.Duration // wall time spent in guest calls
 
-	mu       sync.Mutex // guards the host's use of the globals against the backstops
-	fuel     api.MutableGlobal
-	floor    api.MutableGlobal // raised to stop the guest at its next check
+	mu       sync.Mutex // guards the globals against the backstops
+	members  []*Instance
+	left     int64 // fuel not yet spent
+	stopped  bool
 	timedOut bool
 }
 
@@ -39,32 +52,53 @@ type Instance struct {
 // the task outlives lim.TaskTimeout, or ctx is cancelled, the guest is
 // stopped at its next fuel check.
 func (m *Module) Instantiate(ctx context.Context, seed uint64, lim Limits) (*Instance, error) {
-	log := newTailLog(lim.MaxLogBytes)
+	t := &task{module: m, ctx: ctx, seed: seed, lim: lim, log: newTailLog(lim.MaxLogBytes), left: lim.Fuel}
+	timer := time.AfterFunc(lim.TaskTimeout, func() { t.stop(true) })
+	t.release = []func() bool{timer.Stop, context.AfterFunc(ctx, func() { t.stop(false) })}
+	inst, err := t.instantiate()
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	return inst, nil
+}
+
+// Sibling makes another fresh instance of the module in the same task: it
+// spends from the same fuel budget, writes to the same log and stops at
+// the same time limit, but shares no memory with the others. Its
+// random_get stream differs from theirs.
+func (i *Instance) Sibling() (*Instance, error) { return i.task.instantiate() }
+
+func (t *task) instantiate() (*Instance, error) {
+	t.mu.Lock()
+	index := len(t.members)
+	t.mu.Unlock()
 	cfg := wazero.NewModuleConfig().
 		WithName("").         // anonymous, so many instances can coexist
 		WithStartFunctions(). // run below, metered, once the budget is set
-		WithStdout(log).
-		WithStderr(log).
-		WithRandSource(rand.NewChaCha8(seedBytes(seed)))
-	mod, err := m.rt.InstantiateModule(ctx, m.compiled, cfg)
+		WithStdout(t.log).
+		WithStderr(t.log).
+		WithRandSource(rand.NewChaCha8(seedBytes(t.seed, index)))
+	mod, err := t.module.rt.InstantiateModule(t.ctx, t.module.compiled, cfg)
 	if err != nil {
-		return nil, classify(ctx, "instantiation", err)
+		return nil, classify(t.ctx, "instantiation", err)
 	}
 	inst := &Instance{
-		mod: mod, mem: mod.ExportedMemory("memory"), funcs: map[string]api.Function{}, log: log,
-		ctx: ctx, budget: lim.Fuel, timeout: lim.TaskTimeout,
+		task: t, mod: mod, mem: mod.ExportedMemory("memory"), funcs: map[string]api.Function{},
 		fuel:  mod.ExportedGlobal(meter.FuelGlobal).(api.MutableGlobal),
 		floor: mod.ExportedGlobal(meter.FloorGlobal).(api.MutableGlobal),
 	}
-	inst.setFuel(lim.Fuel)
-	timer := time.AfterFunc(lim.TaskTimeout, func() { inst.stop(true) })
-	inst.release = []func() bool{timer.Stop, context.AfterFunc(ctx, func() { inst.stop(false) })}
+	t.mu.Lock()
+	t.members = append(t.members, inst)
+	if t.stopped {
+		inst.floor.Set(math.MaxInt64)
+	}
+	t.mu.Unlock()
 	for _, start := range []string{meter.StartExport, "_initialize"} {
 		if mod.ExportedFunction(start) == nil {
 			continue
 		}
 		if _, err := inst.Call(start); err != nil {
-			inst.Close(ctx)
 			if run, ok := err.(*RunError); ok {
 				run.Func = "instantiation (" + start + ")"
 			}
@@ -74,43 +108,53 @@ func (m *Module) Instantiate(ctx context.Context, seed uint64, lim Limits) (*Ins
 	return inst, nil
 }
 
-func seedBytes(seed uint64) [32]byte {
+// seedBytes is the random_get seed of a task's index'th instance.
+func seedBytes(seed uint64, index int) [32]byte {
 	var b [32]byte
 	binary.LittleEndian.PutUint64(b[:], seed)
 	copy(b[8:], "arena-wasi-random")
+	binary.LittleEndian.PutUint32(b[28:], uint32(index))
 	return b
 }
 
-// stop makes the guest trap at its next fuel check.
-func (i *Instance) stop(timedOut bool) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.timedOut = i.timedOut || timedOut
-	i.floor.Set(math.MaxInt64)
+// stop makes every instance of the task trap at its next fuel check.
+func (t *task) stop(timedOut bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.timedOut = t.timedOut || timedOut
+	t.stopped = true
+	for _, m := range t.members {
+		m.floor.Set(math.MaxInt64)
+	}
 }
 
-// setFuel stores v, an int64, in the counter, which holds it as raw bits.
-func (i *Instance) setFuel(v int64) { i.fuel.Set(uint64(v)) }
-
-// Close frees the instance.
-func (i *Instance) Close(ctx context.Context) {
-	for _, release := range i.release {
+func (t *task) close() {
+	for _, release := range t.release {
 		release()
 	}
-	_ = i.mod.Close(ctx)
+	t.mu.Lock()
+	members := t.members
+	t.members = nil
+	t.mu.Unlock()
+	for _, m := range members {
+		_ = m.mod.Close(t.ctx)
+	}
 }
 
-// Log returns what the guest wrote to stdout and stderr (its tail).
-func (i *Instance) Log() string { return i.log.String() }
+// Close frees the instance and its siblings.
+func (i *Instance) Close(context.Context) { i.task.close() }
 
-// GuestTime is the wall time spent inside the module so far.
-func (i *Instance) GuestTime() time.Duration { return i.guest }
+// Log returns what the task's instances wrote to stdout and stderr (its tail).
+func (i *Instance) Log() string { return i.task.log.String() }
 
-// FuelUsed is the fuel spent so far.
+// GuestTime is the wall time the task has spent inside the module so far.
+func (i *Instance) GuestTime() time.Duration { return i.task.guest }
+
+// FuelUsed is the fuel the task has spent so far, over all its instances.
 func (i *Instance) FuelUsed() int64 {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.budget - int64(i.fuel.Get())
+	i.task.mu.Lock()
+	defer i.task.mu.Unlock()
+	return i.task.lim.Fuel - i.task.left
 }
 
 // Call calls an export with raw wasm values.
@@ -123,24 +167,29 @@ func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
 		}
 		i.funcs[name] = fn
 	}
+	t := i.task
+	t.mu.Lock()
+	i.fuel.Set(uint64(t.left)) // the counter holds an int64 as raw bits
+	t.mu.Unlock()
 	begin := time.Now()
-	res, err := fn.Call(i.ctx, args...)
-	i.guest += time.Since(begin)
+	res, err := fn.Call(t.ctx, args...)
+	t.guest += time.Since(begin)
+	t.mu.Lock()
+	t.left = int64(i.fuel.Get())
+	timedOut, left := t.timedOut, t.left
+	t.mu.Unlock()
 	if err == nil {
 		return res, nil
 	}
-	i.mu.Lock()
-	timedOut, left := i.timedOut, int64(i.fuel.Get())
-	i.mu.Unlock()
 	switch {
 	case timedOut:
-		return nil, &RunError{Func: name, Reason: fmt.Sprintf("exceeded the time limit of %s (a safety net: the fuel budget should end a task first)", i.timeout), TimedOut: true}
-	case i.ctx.Err() != nil:
-		return nil, fmt.Errorf("%s: %w", name, context.Cause(i.ctx))
+		return nil, &RunError{Func: name, Reason: fmt.Sprintf("exceeded the time limit of %s (a safety net: the fuel budget should end a task first)", t.lim.TaskTimeout), TimedOut: true}
+	case t.ctx.Err() != nil:
+		return nil, fmt.Errorf("%s: %w", name, context.Cause(t.ctx))
 	case left < 0:
-		return nil, &RunError{Func: name, Reason: fmt.Sprintf("fuel exhausted: the task's budget of %d fuel ran out", i.budget), FuelExhausted: true}
+		return nil, &RunError{Func: name, Reason: fmt.Sprintf("fuel exhausted: the task's budget of %d fuel ran out", t.lim.Fuel), FuelExhausted: true}
 	}
-	return nil, classify(i.ctx, name, err)
+	return nil, classify(t.ctx, name, err)
 }
 
 // Alloc asks the guest for size bytes through arena_alloc and checks that

@@ -197,6 +197,61 @@ func TestInstanceChecksPointersAndTimesOut(t *testing.T) {
 
 }
 
+func TestSiblingsShareFuelButNotMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := NewEngine(4)
+	defer e.Close(ctx)
+	loop, err := e.Load(ctx, fixture(t, "loop"), optimizerABI, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loop.Release(ctx)
+	lim := testLimits()
+	lim.Fuel = 1_000_000
+	first, err := loop.Instantiate(ctx, 1, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close(ctx)
+	second, err := first.Sibling()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := first.WriteFloat64s(64, []float64{42}); err != nil {
+		t.Fatal(err)
+	}
+	var got [1]float64
+	if err := second.ReadFloat64s(64, got[:]); err != nil || got[0] != 0 {
+		t.Errorf("a sibling read %v (%v) where the first instance wrote 42: memories are shared", got[0], err)
+	}
+
+	if _, err := first.Call("opt_init", 4); err != nil {
+		t.Fatal(err)
+	}
+	before := second.FuelUsed()
+	if before != first.FuelUsed() || before <= 0 {
+		t.Errorf("fuel used: first %d, sibling %d; want one positive task total", first.FuelUsed(), before)
+	}
+	if _, err := second.Call("opt_step", 0, 0, 0, 0, 0); !isFuelExhausted(err) {
+		t.Fatalf("sibling's loop: %v, want fuel exhausted", err)
+	}
+	// The budget is the task's: once one instance spent it, the others
+	// have nothing left either.
+	if _, err := first.Call("opt_init", 4); !isFuelExhausted(err) {
+		t.Errorf("first instance after its sibling spent the budget: %v, want fuel exhausted", err)
+	}
+	if used := first.FuelUsed(); used <= lim.Fuel || used > lim.Fuel+4 {
+		t.Errorf("task used %d fuel of %d", used, lim.Fuel)
+	}
+}
+
+func isFuelExhausted(err error) bool {
+	var re *RunError
+	return errors.As(err, &re) && re.FuelExhausted
+}
+
 // Not parallel: while a guest spins, Go cannot preempt it, and a garbage
 // collection started by another test would wait for it while the timer
 // that stops it waits for the collection. Alone, the timer has a core.
@@ -243,6 +298,14 @@ func TestFuelEndsLoopsAndTheClockIsOnlyABackstop(t *testing.T) {
 	_, err = li.Call("opt_step", 0, 0, 0, 0, 0)
 	if re, ok := err.(*RunError); !ok || !re.TimedOut {
 		t.Errorf("loop with a huge budget: %v, want a time-out", err)
+	}
+	// The time limit is the task's: a sibling made after it passed stops too.
+	sib, err := li.Sibling()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = sib.Call("opt_step", 0, 0, 0, 0, 0); err == nil || !strings.Contains(err.Error(), "time limit") {
+		t.Errorf("sibling after the time limit: %v, want a time-out", err)
 	}
 
 	// Cancelling the host's context stops a guest too, and says so.
