@@ -32,7 +32,7 @@ import (
 
 // Version changes whenever the pass changes what a module pays: caches of
 // metered modules key on it, and stored fuel counts depend on it.
-const Version = 3
+const Version = 4
 
 // Names the pass adds. A module that already exports either is refused.
 const (
@@ -511,7 +511,9 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 	// instruction that ends the straight line (br, br_table, return,
 	// unreachable), calls, or may be followed by a branch target (if, else,
 	// end). Its cost is its instruction count, paid on entry; a br_if inside
-	// it that is taken leaves having paid for the whole segment.
+	// it that is taken leaves having paid for the whole segment. Structural
+	// instructions are free (see segmentCost), so a segment may cost 0 and
+	// then pays nothing, unless it must check.
 	//
 	// The working copy is written back to the global wherever anything else
 	// can see it: before calls (and reloaded after), before the function
@@ -527,7 +529,9 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 			out = f.load(out)
 		}
 		checked := i == 0 || code[i-1].class == loopHeader
-		out = f.charge(out, int64(j-i), checked)
+		if cost := segmentCost(code[i:j]); cost > 0 || checked {
+			out = f.charge(out, cost, checked)
+		}
 		// Copy the segment in as few runs as possible, interrupted only by
 		// bulk charges and write-backs.
 		from := code[i].start
@@ -581,6 +585,24 @@ func (f fuelVars) store(b []byte) []byte {
 	b = appendULEB(b, uint64(f.local))
 	b = append(b, 0x24) // global.set
 	return appendULEB(b, uint64(f.global))
+}
+
+// segmentCost counts a segment's instructions other than block, loop,
+// end and nop, which mark structure and compile to nothing. Counting them
+// would overcharge code generators that nest many blocks inside a loop
+// (Go's dispatches each basic block through a br_table under a stack of
+// blocks, all re-entered on every iteration). Every cycle still pays: a
+// loop repeats only through a branch and recursion only through a call.
+func segmentCost(seg []decoded) int64 {
+	var cost int64
+	for _, c := range seg {
+		switch c.op {
+		case 0x01, 0x02, 0x03, 0x0B: // nop, block, loop, end
+		default:
+			cost++
+		}
+	}
+	return cost
 }
 
 // charge subtracts cost and, when checked, traps if the counter is below

@@ -227,7 +227,7 @@ func TestSiblingsShareFuelButNotMemory(t *testing.T) {
 		t.Errorf("a sibling read %v (%v) where the first instance wrote 42: memories are shared", got[0], err)
 	}
 
-	if _, err := first.Call("opt_init", 4); err != nil {
+	if _, err := first.Call("arena_alloc", 8); err != nil {
 		t.Fatal(err)
 	}
 	before := second.FuelUsed()
@@ -239,7 +239,7 @@ func TestSiblingsShareFuelButNotMemory(t *testing.T) {
 	}
 	// The budget is the task's: once one instance spent it, the others
 	// have nothing left either.
-	if _, err := first.Call("opt_init", 4); !isFuelExhausted(err) {
+	if _, err := first.Call("arena_alloc", 8); !isFuelExhausted(err) {
 		t.Errorf("first instance after its sibling spent the budget: %v, want fuel exhausted", err)
 	}
 	if used := first.FuelUsed(); used <= lim.Fuel || used > lim.Fuel+4 {

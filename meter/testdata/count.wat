@@ -3,11 +3,11 @@
   (memory (export "memory") 1 4)
   (global $started (mut i32) (i32.const 0))
 
-  ;; sum(n) = 0 + 1 + ... + (n-1). Segments: [block loop] 2, checked at
-  ;; entry; [local.get local.get i32.ge_u br_if local.get local.get i32.add
-  ;; local.set local.get i32.const i32.add local.set br] 13, checked at the
-  ;; loop header and paid in full by the last test too; on exit
-  ;; [local.get end] 2. Fuel: 2 + 13(n+1) + 2 = 13n + 17.
+  ;; sum(n) = 0 + 1 + ... + (n-1). Segments: [block loop] 0 (block, loop,
+  ;; end and nop are free), checked at entry; [local.get local.get i32.ge_u
+  ;; br_if local.get local.get i32.add local.set local.get i32.const i32.add
+  ;; local.set br] 13, checked at the loop header and paid in full by the
+  ;; last test too; on exit [local.get end] 1. Fuel: 13(n+1) + 1 = 13n + 14.
   (func (export "sum") (param $n i32) (result i32)
     (local $i i32) (local $acc i32)
     (block $done
@@ -19,11 +19,11 @@
     (local.get $acc))
 
   ;; fill(n) writes n bytes. [i32.const i32.const local.get memory.fill end]
-  ;; is 5, plus n/8 for the bytes. Fuel: 5 + n/8.
+  ;; is 4, plus n/8 for the bytes. Fuel: 4 + n/8.
   (func (export "fill") (param $n i32)
     (memory.fill (i32.const 0) (i32.const 7) (local.get $n)))
 
-  ;; grow(n) adds n pages: [local.get memory.grow end] 3, plus 8192 a page.
+  ;; grow(n) adds n pages: [local.get memory.grow end] 2, plus 8192 a page.
   (func (export "grow") (param $n i32) (result i32)
     (memory.grow (local.get $n)))
 
