@@ -49,15 +49,19 @@ func sameTypes(a, b []api.ValueType) bool {
 // wasiModule is the only import namespace a module may use.
 const wasiModule = "wasi_snapshot_preview1"
 
-// allowedWASI is the deterministic WASI subset a Go or TinyGo reactor needs.
-// The sandbox configures no preopened directories, so the fd_* and prestat
-// calls Go's runtime makes at start-up see no filesystem at all; clocks are
-// fixed and random is seeded per task.
+// allowedWASI is the deterministic WASI subset a Go or TinyGo reactor needs,
+// including one that imports fmt or io (Go's os package then links fd_read
+// and fd_fdstat_set_flags for its standard streams). The sandbox
+// configures no preopened directories and an empty stdin, so the fd_* and
+// prestat calls see no filesystem at all, and the calls that would open
+// or list files (path_open, fd_readdir, ...) are refused at upload; clocks
+// are fixed and random is seeded per task.
 var allowedWASI = map[string]bool{
 	"args_get": true, "args_sizes_get": true,
 	"environ_get": true, "environ_sizes_get": true,
 	"clock_time_get": true, "clock_res_get": true,
 	"random_get": true, "proc_exit": true, "sched_yield": true, "poll_oneoff": true,
-	"fd_write": true, "fd_close": true, "fd_fdstat_get": true,
+	"fd_write": true, "fd_read": true, "fd_close": true,
+	"fd_fdstat_get": true, "fd_fdstat_set_flags": true,
 	"fd_prestat_get": true, "fd_prestat_dir_name": true,
 }
