@@ -28,3 +28,12 @@ func Float64s(ptr, n int32) []float64 {
 	}
 	return s[:n]
 }
+
+// Bytes returns the n bytes at ptr, which must come from arena_alloc.
+func Bytes(ptr, n int32) []byte {
+	s, ok := buffers[uint32(ptr)]
+	if !ok || n < 0 || int(n) > len(s)*8 {
+		panic("arena guest: the host passed a buffer arena_alloc did not return")
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*8)[:n]
+}

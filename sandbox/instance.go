@@ -233,6 +233,27 @@ func (i *Instance) ReadFloat64s(ptr uint32, dst []float64) error {
 	return nil
 }
 
+// WriteBytes copies b into memory at ptr.
+func (i *Instance) WriteBytes(ptr uint32, b []byte) error {
+	if !i.mem.Write(ptr, b) {
+		return i.outOfBounds(ptr, len(b))
+	}
+	return nil
+}
+
+// ReadBytes copies n bytes at ptr into dst, reusing its storage, and
+// returns it.
+func (i *Instance) ReadBytes(ptr uint32, n int, dst []byte) ([]byte, error) {
+	if n < 0 {
+		return dst, i.outOfBounds(ptr, n)
+	}
+	buf, ok := i.mem.Read(ptr, uint32(n))
+	if !ok {
+		return dst, i.outOfBounds(ptr, n)
+	}
+	return append(dst[:0], buf...), nil
+}
+
 func (i *Instance) outOfBounds(ptr uint32, n int) error {
 	return &RunError{Func: "memory", Reason: fmt.Sprintf("[%#x, %#x) lies outside memory of %d bytes", ptr, uint64(ptr)+uint64(n), i.mem.Size())}
 }

@@ -57,6 +57,8 @@ func (b *lrScheduleBench) ABI() sandbox.ABI { return lrScheduleABI }
 func (b *lrScheduleBench) Params() any      { return b.p }
 func (b *lrScheduleBench) Tasks() []Task    { return b.p.tasks() }
 
+func (b *lrScheduleBench) FailedTaskScore() float64 { return WorstTaskScore }
+
 // trainWith trains task with the host's momentum SGD at the rates lr
 // returns, and gives the held-out loss.
 func (b *lrScheduleBench) trainWith(task Task, init func(total int) error, lr func(t, total int, loss float64) (float64, error)) (float64, error) {

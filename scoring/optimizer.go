@@ -70,27 +70,11 @@ func (p OptimizerParams) validate() error {
 	bad := func(field, format string, args ...any) error {
 		return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
 	}
-	if len(p.Workloads) == 0 {
-		return bad("workloads", "name at least one of %v", workloadNames)
+	if err := validateNames("workloads", p.Workloads, workloadNames); err != nil {
+		return err
 	}
-	for i, w := range p.Workloads {
-		if !slices.Contains(workloadNames, w) {
-			return bad("workloads", "unknown workload %q (known: %v)", w, workloadNames)
-		}
-		if slices.Contains(p.Workloads[:i], w) {
-			return bad("workloads", "%q is listed twice", w)
-		}
-	}
-	if len(p.Seeds) == 0 || len(p.Seeds) > 64 {
-		return bad("seeds", "give between 1 and 64 seeds")
-	}
-	for i, s := range p.Seeds {
-		if s > math.MaxInt64 {
-			return bad("seeds", "seed %d is above 2^63-1", s)
-		}
-		if slices.Contains(p.Seeds[:i], s) {
-			return bad("seeds", "seed %d is listed twice", s)
-		}
+	if err := validateSeeds(p.Seeds); err != nil {
+		return err
 	}
 	if p.Steps < 1 || p.Steps > 100_000 {
 		return bad("steps", "must be between 1 and 100000, got %d", p.Steps)
@@ -115,22 +99,15 @@ func (b *optimizerBench) Version() int     { return optimizerVersion }
 func (b *optimizerBench) ABI() sandbox.ABI { return optimizerABI }
 func (b *optimizerBench) Params() any      { return b.p }
 
+func (b *optimizerBench) FailedTaskScore() float64 { return WorstTaskScore }
+
 func (b *optimizerBench) Tasks() []Task { return b.p.tasks() }
 
 func (p OptimizerParams) config() workloadConfig {
 	return workloadConfig{Dim: p.Dim, Condition: p.Condition, Noise: p.Noise, Batch: p.Batch}
 }
 
-// tasks is one task per workload and seed.
-func (p OptimizerParams) tasks() []Task {
-	var ts []Task
-	for _, w := range p.Workloads {
-		for _, s := range p.Seeds {
-			ts = append(ts, Task{Workload: w, Seed: s})
-		}
-	}
-	return ts
-}
+func (p OptimizerParams) tasks() []Task { return crossTasks(p.Workloads, p.Seeds) }
 
 // train runs p.Steps steps on a fresh workload and returns the held-out
 // loss. A minibatch loss that is not finite ends training: the run diverged.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,6 +44,9 @@ type Benchmark interface {
 	// Params returns the normalized parameters, defaults filled in.
 	Params() any
 	Tasks() []Task
+	// FailedTaskScore is the score of a task the guest failed: the
+	// kind's worst.
+	FailedTaskScore() float64
 	// RunTask drives the guest through one task. It returns the result
 	// with loss, baseline and score set, or an error when the guest failed.
 	RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error)
@@ -54,8 +58,10 @@ type kind struct {
 }
 
 var kinds = map[string]kind{
-	OptimizerKind:  {version: optimizerVersion, parse: parseOptimizer},
-	LRScheduleKind: {version: lrScheduleVersion, parse: parseLRSchedule},
+	OptimizerKind:             {version: optimizerVersion, parse: parseOptimizer},
+	LRScheduleKind:            {version: lrScheduleVersion, parse: parseLRSchedule},
+	GradCompressionKind:       {version: gradCompressionVersion, parse: parseGradCompression},
+	ActivationCompressionKind: {version: activationCompressionVersion, parse: parseActivationCompression},
 }
 
 // Kinds lists the benchmark kinds by name.
@@ -76,6 +82,49 @@ func New(kindName string, params json.RawMessage) (Benchmark, error) {
 		return nil, arena.Errorf(arena.EINVALID, "kind: unknown kind %q (known: %s)", kindName, strings.Join(Kinds(), ", "))
 	}
 	return k.parse(params)
+}
+
+// crossTasks is one task per workload and seed.
+func crossTasks(workloads []string, seeds []uint64) []Task {
+	var ts []Task
+	for _, w := range workloads {
+		for _, s := range seeds {
+			ts = append(ts, Task{Workload: w, Seed: s})
+		}
+	}
+	return ts
+}
+
+// validateNames checks that names lists known ones, each at most once.
+func validateNames(field string, names, known []string) error {
+	if len(names) == 0 {
+		return arena.Errorf(arena.EINVALID, "params.%s: name at least one of %v", field, known)
+	}
+	for i, w := range names {
+		if !slices.Contains(known, w) {
+			return arena.Errorf(arena.EINVALID, "params.%s: unknown workload %q (known: %v)", field, w, known)
+		}
+		if slices.Contains(names[:i], w) {
+			return arena.Errorf(arena.EINVALID, "params.%s: %q is listed twice", field, w)
+		}
+	}
+	return nil
+}
+
+// validateSeeds checks a task seed list: 1 to 64 distinct seeds below 2^63.
+func validateSeeds(seeds []uint64) error {
+	if len(seeds) == 0 || len(seeds) > 64 {
+		return arena.Errorf(arena.EINVALID, "params.seeds: give between 1 and 64 seeds")
+	}
+	for i, s := range seeds {
+		if s > math.MaxInt64 {
+			return arena.Errorf(arena.EINVALID, "params.seeds: seed %d is above 2^63-1", s)
+		}
+		if slices.Contains(seeds[:i], s) {
+			return arena.Errorf(arena.EINVALID, "params.seeds: seed %d is listed twice", s)
+		}
+	}
+	return nil
 }
 
 // decodeParams decodes raw into dst strictly: unknown fields are errors.
@@ -138,7 +187,7 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 			res.GuestTime += run.guest
 		}
 		if tr.Error != "" {
-			tr.Score = WorstTaskScore
+			tr.Score = b.FailedTaskScore()
 			tr.Loss = nil
 			res.FailedTasks++
 			if res.Error == "" {

@@ -1,0 +1,163 @@
+package scoring
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/sandbox"
+)
+
+// ActivationCompressionKind is the lossless activation compression benchmark.
+const ActivationCompressionKind = "activation_compression"
+
+// activationCompressionVersion changes whenever the benchmark's behaviour does.
+const activationCompressionVersion = 1
+
+var activationCompressionABI = sandbox.ABI{Funcs: []sandbox.Func{
+	{Name: "ac_compress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
+	{Name: "ac_decompress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
+}}
+
+// ActivationCompressionParams configures the benchmark.
+type ActivationCompressionParams struct {
+	Workloads []string `json:"workloads"` // tensor families; default all
+	Seeds     []uint64 `json:"seeds"`     // one task per family and seed
+	Tensors   int      `json:"tensors"`   // tensors per task
+	Rows      int      `json:"rows"`      // tokens per tensor
+	Cols      int      `json:"cols"`      // channels per tensor
+	// FuelWeight prices the coder's work: each fuel spent per input byte
+	// costs FuelWeight of score, which is a natural log of the ratio.
+	FuelWeight float64 `json:"fuel_weight"`
+}
+
+type activationCompressionBench struct{ p ActivationCompressionParams }
+
+func parseActivationCompression(raw json.RawMessage) (Benchmark, error) {
+	p := ActivationCompressionParams{Workloads: slices.Clone(tensorNames), Seeds: []uint64{1, 2, 3},
+		Tensors: 4, Rows: 32, Cols: 256, FuelWeight: 1e-4}
+	if err := decodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	bad := func(field, format string, args ...any) error {
+		return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
+	}
+	if err := validateNames("workloads", p.Workloads, tensorNames); err != nil {
+		return nil, err
+	}
+	if err := validateSeeds(p.Seeds); err != nil {
+		return nil, err
+	}
+	switch {
+	case p.Tensors < 1 || p.Tensors > 64:
+		return nil, bad("tensors", "must be between 1 and 64, got %d", p.Tensors)
+	case p.Rows < 1 || p.Rows > 4096:
+		return nil, bad("rows", "must be between 1 and 4096, got %d", p.Rows)
+	case p.Cols < 1 || p.Cols > 4096:
+		return nil, bad("cols", "must be between 1 and 4096, got %d", p.Cols)
+	case p.Rows*p.Cols > 1<<20:
+		return nil, bad("rows", "rows × cols must be at most 1048576 elements, got %d", p.Rows*p.Cols)
+	case !(p.FuelWeight >= 0 && p.FuelWeight <= 1):
+		return nil, bad("fuel_weight", "must be between 0 and 1, got %v", p.FuelWeight)
+	}
+	return &activationCompressionBench{p: p}, nil
+}
+
+func (b *activationCompressionBench) Kind() string     { return ActivationCompressionKind }
+func (b *activationCompressionBench) Version() int     { return activationCompressionVersion }
+func (b *activationCompressionBench) ABI() sandbox.ABI { return activationCompressionABI }
+func (b *activationCompressionBench) Params() any      { return b.p }
+
+// FailedTaskScore: a coder that cannot reproduce its input earns nothing
+// for the task, the same as sending the tensor raw.
+func (b *activationCompressionBench) FailedTaskScore() float64 { return 0 }
+
+func (b *activationCompressionBench) Tasks() []Task { return crossTasks(b.p.Workloads, b.p.Seeds) }
+
+// compressionScore is a task's score: the log of the compression ratio,
+// less FuelWeight per fuel spent per input byte, floored at 0 (storing the
+// tensors raw, the baseline, costs nothing and scores 0).
+func (b *activationCompressionBench) compressionScore(original, compressed int, fuel int64) float64 {
+	s := dlog(float64(original)/float64(compressed)) - float64(b.p.FuelWeight*(float64(fuel)/float64(original)))
+	return math.Max(0, math.Min(BestTaskScore, s))
+}
+
+// RunTask compresses each of the task's tensors in inst and decompresses
+// the message in a sibling instance, which never sees the original.
+func (b *activationCompressionBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
+	dec, err := inst.Sibling()
+	if err != nil {
+		return arena.TaskResult{}, err
+	}
+	size := b.p.Rows * b.p.Cols * 4 // room for the widest element type
+	capacity := size + size/8 + 1024
+	var inPtr, outPtr, msgPtr, decPtr uint32
+	for _, a := range []struct {
+		inst *sandbox.Instance
+		ptr  *uint32
+		size int
+	}{{inst, &inPtr, size}, {inst, &outPtr, capacity}, {dec, &msgPtr, capacity}, {dec, &decPtr, size}} {
+		if *a.ptr, err = a.inst.Alloc(uint32(a.size)); err != nil {
+			return arena.TaskResult{}, err
+		}
+	}
+	var original, compressed int
+	var msg, got []byte
+	for i := range b.p.Tensors {
+		t, err := newTensor(task.Workload, task.Seed, i, b.p.Rows, b.p.Cols)
+		if err != nil {
+			return arena.TaskResult{}, err
+		}
+		n := len(t.data)
+		if err := inst.WriteBytes(inPtr, t.data); err != nil {
+			return arena.TaskResult{}, err
+		}
+		res, err := inst.Call("ac_compress", uint64(t.dtype), uint64(t.rows), uint64(t.cols), uint64(inPtr), uint64(n), uint64(outPtr), uint64(capacity))
+		if err != nil {
+			return arena.TaskResult{}, err
+		}
+		m := int32(res[0])
+		if m < 0 || int(m) > capacity {
+			return arena.TaskResult{}, &sandbox.RunError{Func: "ac_compress", Reason: fmt.Sprintf("returned %d for tensor %d; a message is 0 to %d bytes", m, i, capacity)}
+		}
+		if msg, err = inst.ReadBytes(outPtr, int(m), msg); err != nil {
+			return arena.TaskResult{}, err
+		}
+		if err := dec.WriteBytes(msgPtr, msg); err != nil {
+			return arena.TaskResult{}, err
+		}
+		if _, err := dec.Call("ac_decompress", uint64(t.dtype), uint64(t.rows), uint64(t.cols), uint64(msgPtr), uint64(m), uint64(decPtr), uint64(n)); err != nil {
+			return arena.TaskResult{}, err
+		}
+		if got, err = dec.ReadBytes(decPtr, n, got); err != nil {
+			return arena.TaskResult{}, err
+		}
+		if j := firstDifference(got, t.data); j >= 0 {
+			return arena.TaskResult{}, &sandbox.RunError{Func: "ac_decompress", Reason: fmt.Sprintf("tensor %d came back different at byte %d of %d (got %#02x, want %#02x): compression must be lossless", i, j, n, got[j], t.data[j])}
+		}
+		original += n
+		compressed += int(m)
+	}
+	// The loss is the size left after compression, as a fraction.
+	frac := float64(compressed) / float64(original)
+	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed, Loss: &frac, BaselineLoss: 1,
+		Score: b.compressionScore(original, max(compressed, 1), inst.FuelUsed())}
+	return tr, nil
+}
+
+// firstDifference is the first index where a and b differ, or -1.
+func firstDifference(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}

@@ -1,0 +1,256 @@
+package scoring
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/sandbox"
+)
+
+// GradCompressionKind is the data-parallel gradient compression benchmark.
+const GradCompressionKind = "grad_compression"
+
+// gradCompressionVersion changes whenever the benchmark's behaviour does.
+const gradCompressionVersion = 1
+
+var gradCompressionABI = sandbox.ABI{Funcs: []sandbox.Func{
+	{Name: "gc_init", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
+	{Name: "gc_compress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
+	{Name: "gc_decompress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
+}}
+
+// GradCompressionParams configures the benchmark: the optimizer
+// benchmark's workloads, trained data-parallel by Workers simulated workers
+// whose gradients reach the aggregator only through messages of at most
+// Budget bytes; the aggregator averages them and steps SGD with momentum.
+type GradCompressionParams struct {
+	OptimizerParams
+	Workers  int     `json:"workers"`  // simulated data-parallel workers
+	Budget   int     `json:"budget"`   // bytes per worker message, each step
+	LR       float64 `json:"lr"`       // learning rate of the aggregator's SGD
+	Momentum float64 `json:"momentum"` // its heavy-ball coefficient
+}
+
+type gradCompressionBench struct {
+	p         GradCompressionParams
+	baselines baselineMemo
+}
+
+func parseGradCompression(raw json.RawMessage) (Benchmark, error) {
+	p := GradCompressionParams{OptimizerParams: DefaultOptimizerParams(), Workers: 4, Budget: 32, LR: 0.1, Momentum: 0}
+	if err := decodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	if err := p.OptimizerParams.validate(); err != nil {
+		return nil, err
+	}
+	bad := func(field, format string, args ...any) error {
+		return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case p.Workers < 1 || p.Workers > 16:
+		return nil, bad("workers", "must be between 1 and 16, got %d", p.Workers)
+	case p.Budget < 1 || p.Budget > 1<<20:
+		return nil, bad("budget", "must be between 1 and 1048576 bytes, got %d", p.Budget)
+	case !(p.LR > 0 && p.LR <= 10):
+		return nil, bad("lr", "must be in (0, 10], got %v", p.LR)
+	case !(p.Momentum >= 0 && p.Momentum < 1):
+		return nil, bad("momentum", "must be in [0, 1), got %v", p.Momentum)
+	}
+	return &gradCompressionBench{p: p}, nil
+}
+
+func (b *gradCompressionBench) Kind() string     { return GradCompressionKind }
+func (b *gradCompressionBench) Version() int     { return gradCompressionVersion }
+func (b *gradCompressionBench) ABI() sandbox.ABI { return gradCompressionABI }
+func (b *gradCompressionBench) Params() any      { return b.p }
+func (b *gradCompressionBench) Tasks() []Task    { return b.p.tasks() }
+
+func (b *gradCompressionBench) FailedTaskScore() float64 { return WorstTaskScore }
+
+// gradCodec is a compressor seen from the training loop: the guest's
+// instances, or the native baseline.
+type gradCodec interface {
+	init(n int) error
+	// compress returns worker's message for step t, within the budget; it
+	// may reuse the storage of the worker's previous message.
+	compress(worker, t int, grad []float64) ([]byte, error)
+	decompress(worker, t int, msg []byte, out []float64) error
+}
+
+// train runs data-parallel training: each step every worker draws its own
+// minibatch gradient and compresses it, the aggregator decompresses and
+// averages the messages and steps. It returns the held-out loss.
+func (b *gradCompressionBench) train(task Task, codec gradCodec) (float64, error) {
+	w, err := newWorkload(task.Workload, task.Seed, b.p.config())
+	if err != nil {
+		return 0, err
+	}
+	n, workers := w.dim(), b.p.Workers
+	params, avg, decoded := make([]float64, n), make([]float64, n), make([]float64, n)
+	grads := make([][]float64, workers)
+	for k := range grads {
+		grads[k] = make([]float64, n)
+	}
+	msgs := make([][]byte, workers)
+	w.init(params)
+	opt := &baseline.Momentum{LR: b.p.LR, Beta: b.p.Momentum}
+	opt.Init(n)
+	if err := codec.init(n); err != nil {
+		return 0, err
+	}
+	for t := range b.p.Steps {
+		var loss float64
+		for k := range workers {
+			l := w.grad(t, params, grads[k])
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				return l, nil
+			}
+			loss += l
+			if msgs[k], err = codec.compress(k, t, grads[k]); err != nil {
+				return 0, err
+			}
+		}
+		clear(avg)
+		for k, msg := range msgs {
+			if err := codec.decompress(k, t, msg, decoded); err != nil {
+				return 0, err
+			}
+			for j, v := range decoded {
+				avg[j] += v
+			}
+		}
+		inv := 1 / float64(workers)
+		for j := range avg {
+			avg[j] = float64(avg[j] * inv)
+		}
+		opt.Step(t, params, avg, float64(loss*inv))
+	}
+	return w.heldOut(params), nil
+}
+
+// nativeCodec runs a baseline compressor on the host, one copy per worker
+// and one for the aggregator, as the guest's instances would.
+type nativeCodec struct {
+	workers []*baseline.TopK
+	agg     *baseline.TopK
+	budget  int
+	buf     []byte
+}
+
+func (c *nativeCodec) init(n int) error {
+	for k, w := range c.workers {
+		w.Init(k, len(c.workers), n, c.budget)
+	}
+	c.agg.Init(-1, len(c.workers), n, c.budget)
+	c.buf = make([]byte, c.budget)
+	return nil
+}
+
+func (c *nativeCodec) compress(worker, t int, grad []float64) ([]byte, error) {
+	size := c.workers[worker].Compress(t, grad, c.buf)
+	return append([]byte(nil), c.buf[:size]...), nil
+}
+
+func (c *nativeCodec) decompress(worker, t int, msg []byte, out []float64) error {
+	c.agg.Decompress(worker, t, msg, out)
+	return nil
+}
+
+// BaselineLoss is the held-out loss with the built-in plain top-k.
+func (b *gradCompressionBench) BaselineLoss(task Task) float64 {
+	return b.baselines.get(task, func() float64 {
+		c := &nativeCodec{agg: &baseline.TopK{}, budget: b.p.Budget}
+		for range b.p.Workers {
+			c.workers = append(c.workers, &baseline.TopK{})
+		}
+		loss, _ := b.train(task, c)
+		return loss
+	})
+}
+
+// guestCodec runs the module: the task's first instance is the aggregator
+// and each worker has a sibling of its own, so no instance sees another's
+// state and the aggregator learns nothing but the messages.
+type guestCodec struct {
+	agg             *sandbox.Instance
+	workers         []*sandbox.Instance
+	budget          int
+	gradPtr, outPtr []uint32 // per worker
+	msgPtr, decPtr  uint32   // on the aggregator
+	msgs            [][]byte
+}
+
+func (c *guestCodec) init(n int) error {
+	var err error
+	workers := len(c.workers)
+	call := func(inst *sandbox.Instance, worker int) error {
+		_, err := inst.Call("gc_init", uint64(uint32(int32(worker))), uint64(workers), uint64(n), uint64(c.budget))
+		return err
+	}
+	for k := range c.workers {
+		if c.workers[k], err = c.agg.Sibling(); err != nil {
+			return err
+		}
+		inst := c.workers[k]
+		if c.gradPtr[k], err = inst.Alloc(uint32(8 * n)); err != nil {
+			return err
+		}
+		if c.outPtr[k], err = inst.Alloc(uint32(c.budget)); err != nil {
+			return err
+		}
+		if err := call(inst, k); err != nil {
+			return err
+		}
+	}
+	if c.msgPtr, err = c.agg.Alloc(uint32(c.budget)); err != nil {
+		return err
+	}
+	if c.decPtr, err = c.agg.Alloc(uint32(8 * n)); err != nil {
+		return err
+	}
+	return call(c.agg, -1)
+}
+
+func (c *guestCodec) compress(worker, t int, grad []float64) ([]byte, error) {
+	inst := c.workers[worker]
+	if err := inst.WriteFloat64s(c.gradPtr[worker], grad); err != nil {
+		return nil, err
+	}
+	res, err := inst.Call("gc_compress", uint64(t), uint64(c.gradPtr[worker]), uint64(len(grad)), uint64(c.outPtr[worker]), uint64(c.budget))
+	if err != nil {
+		return nil, err
+	}
+	size := int32(res[0])
+	if size < 0 || int(size) > c.budget {
+		return nil, &sandbox.RunError{Func: "gc_compress", Reason: fmt.Sprintf("worker %d returned a message of %d bytes at step %d; the budget is %d", worker, size, t, c.budget)}
+	}
+	c.msgs[worker], err = inst.ReadBytes(c.outPtr[worker], int(size), c.msgs[worker])
+	return c.msgs[worker], err
+}
+
+func (c *guestCodec) decompress(worker, t int, msg []byte, out []float64) error {
+	if err := c.agg.WriteBytes(c.msgPtr, msg); err != nil {
+		return err
+	}
+	if _, err := c.agg.Call("gc_decompress", uint64(worker), uint64(t), uint64(c.msgPtr), uint64(len(msg)), uint64(c.decPtr), uint64(len(out))); err != nil {
+		return err
+	}
+	return c.agg.ReadFloat64s(c.decPtr, out)
+}
+
+func (b *gradCompressionBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
+	k := b.p.Workers
+	c := &guestCodec{agg: inst, workers: make([]*sandbox.Instance, k), budget: b.p.Budget,
+		gradPtr: make([]uint32, k), outPtr: make([]uint32, k), msgs: make([][]byte, k)}
+	loss, err := b.train(task, c)
+	if err != nil {
+		return arena.TaskResult{}, err
+	}
+	return lossResult(task, loss, b.BaselineLoss(task)), nil
+}
