@@ -16,7 +16,8 @@ run: db build
 
 # The race detector slows pure computation five- to tenfold, so the
 # compute-bound packages run without it, except the test that scores
-# examples concurrently on a shared engine.
+# examples concurrently on a shared engine; so does the end-to-end test
+# that compiles every Go-built example (it skips itself under -race).
 COMPUTE_PKGS = ./meter ./scoring
 
 ## test: every test, against a real Postgres (each test gets its own database)
@@ -24,6 +25,7 @@ test: test-db
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /meter$$ -e /scoring$$)
 	$(GO) test -count=1 $(COMPUTE_PKGS)
+	$(GO) test -count=1 -run EveryKind ./cmd/arena
 	$(GO) test -race -short -count=1 -run GoroutineLayout ./scoring
 
 build:

@@ -62,7 +62,10 @@ type Challenge struct {
 	Params           json.RawMessage `json:"params"`
 	Limits           Limits          `json:"limits"`
 	Rules            Rules           `json:"rules"`
-	CreatedAt        time.Time       `json:"created_at"`
+	// Round numbers the challenge's rounds from 1; each round has its own
+	// hidden seeds.
+	Round     int       `json:"round"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // ChallengeSpec is a challenge definition as an admin writes it: params,
@@ -92,6 +95,10 @@ type Rules struct {
 	// baseline (score 0) and the champion to take the crown. Scores are log
 	// loss ratios, so 0.01 means about 1% lower loss.
 	Margin float64 `json:"margin"`
+	// HiddenSeeds is how many seeds of each round are kept secret. The
+	// official score is computed on them, over the same workloads as the
+	// public seeds; with none, it is the public-seed score.
+	HiddenSeeds int `json:"hidden_seeds"`
 }
 
 // DefaultFuelPerTask is about 20 times what the heaviest shipped example
@@ -117,7 +124,7 @@ func DefaultLimits() Limits {
 }
 
 // DefaultRules are the rules a challenge gets when it names none.
-func DefaultRules() Rules { return Rules{Margin: 0.01} }
+func DefaultRules() Rules { return Rules{Margin: 0.01, HiddenSeeds: 3} }
 
 // Submission is one module submitted to one challenge.
 type Submission struct {
@@ -129,7 +136,9 @@ type Submission struct {
 	SHA256       string       `json:"sha256"`
 	Size         int          `json:"size"`
 	Status       Status       `json:"status"`
-	Score        *float64     `json:"score"`
+	Score        *float64     `json:"score"`        // official: on the round's hidden seeds
+	PublicScore  *float64     `json:"public_score"` // on the public seeds, as arena eval computes it
+	Round        int          `json:"round,omitempty"`
 	Error        string       `json:"error"`
 	FuelUsed     *int64       `json:"fuel_used"`
 	FailedTasks  int          `json:"failed_tasks"`
@@ -141,8 +150,11 @@ type Submission struct {
 
 // TaskResult is the outcome of one (workload, seed) task of an evaluation.
 type TaskResult struct {
-	Workload     string   `json:"workload"`
-	Seed         uint64   `json:"seed"`
+	Workload string `json:"workload"`
+	Seed     uint64 `json:"seed"` // 0 on a hidden task, for all but admins
+	// Hidden marks a task on a hidden seed: it counts toward the official
+	// score, and only admins see its seed and log.
+	Hidden       bool     `json:"hidden,omitempty"`
 	Loss         *float64 `json:"loss"` // nil when the task failed or the loss was not finite
 	BaselineLoss float64  `json:"baseline_loss"`
 	Score        float64  `json:"score"`
@@ -153,8 +165,13 @@ type TaskResult struct {
 
 // Evaluation is the outcome of scoring one module against a benchmark.
 type Evaluation struct {
-	Status           Status       `json:"status"` // scored, failed or rejected
+	Status Status `json:"status"` // scored, failed or rejected
+	// Score is the official score: the mean over the hidden tasks when
+	// there are any, else over the public ones. PublicScore is the mean
+	// over the public tasks.
 	Score            *float64     `json:"score"`
+	PublicScore      *float64     `json:"public_score"`
+	Round            int          `json:"round,omitempty"`
 	Error            string       `json:"error"`
 	FuelUsed         *int64       `json:"fuel_used"`
 	FailedTasks      int          `json:"failed_tasks"`
@@ -205,6 +222,9 @@ func (l Limits) Validate() error {
 func (r Rules) Validate() error {
 	if !(r.Margin >= 0 && r.Margin <= 10) {
 		return Errorf(EINVALID, "rules.margin: must be between 0 and 10, got %v", r.Margin)
+	}
+	if r.HiddenSeeds < 0 || r.HiddenSeeds > 64 {
+		return Errorf(EINVALID, "rules.hidden_seeds: must be between 0 and 64, got %d", r.HiddenSeeds)
 	}
 	return nil
 }

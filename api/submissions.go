@@ -64,15 +64,26 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 }
 
 // getSubmission shows a submission to anyone; per-task details, which
-// include the module's logs, only to its owner and admins.
+// include the module's logs, only to its owner and admins, and the seeds
+// and logs of hidden tasks only to admins.
 func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 	sub, err := s.Store.Submission(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	if !canSeeDetails(r, sub) {
+	p, _ := principal(r)
+	switch {
+	case !canSeeDetails(r, sub):
 		sub.Tasks = nil
+	case p.Role != arena.RoleAdmin:
+		// A hidden task's seed and log would give the seed away: the log is
+		// the module's own, and a module can print what it was shown.
+		for i := range sub.Tasks {
+			if sub.Tasks[i].Hidden {
+				sub.Tasks[i].Seed, sub.Tasks[i].Log = 0, ""
+			}
+		}
 	}
 	if sub.Tasks == nil {
 		sub.Tasks = []arena.TaskResult{}

@@ -76,7 +76,8 @@ func (b *activationCompressionBench) Params() any      { return b.p }
 // for the task, the same as sending the tensor raw.
 func (b *activationCompressionBench) FailedTaskScore() float64 { return 0 }
 
-func (b *activationCompressionBench) Tasks() []Task { return crossTasks(b.p.Workloads, b.p.Seeds) }
+func (b *activationCompressionBench) Workloads() []string { return b.p.Workloads }
+func (b *activationCompressionBench) Seeds() []uint64     { return b.p.Seeds }
 
 // compressionScore is a task's score: the log of the compression ratio,
 // less FuelWeight per fuel spent per input byte, floored at 0 (storing the

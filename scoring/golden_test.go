@@ -74,7 +74,7 @@ func checkGolden(t *testing.T, kind string) {
 	sort.Strings(names)
 	var got []golden
 	for _, name := range names {
-		ev, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), exampleModules[name])
+		ev, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), exampleModules[name], nil)
 		if err != nil {
 			t.Fatal(err)
 		}

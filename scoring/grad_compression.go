@@ -65,11 +65,12 @@ func parseGradCompression(raw json.RawMessage) (Benchmark, error) {
 	return &gradCompressionBench{p: p}, nil
 }
 
-func (b *gradCompressionBench) Kind() string     { return GradCompressionKind }
-func (b *gradCompressionBench) Version() int     { return gradCompressionVersion }
-func (b *gradCompressionBench) ABI() sandbox.ABI { return gradCompressionABI }
-func (b *gradCompressionBench) Params() any      { return b.p }
-func (b *gradCompressionBench) Tasks() []Task    { return b.p.tasks() }
+func (b *gradCompressionBench) Kind() string        { return GradCompressionKind }
+func (b *gradCompressionBench) Version() int        { return gradCompressionVersion }
+func (b *gradCompressionBench) ABI() sandbox.ABI    { return gradCompressionABI }
+func (b *gradCompressionBench) Params() any         { return b.p }
+func (b *gradCompressionBench) Workloads() []string { return b.p.Workloads }
+func (b *gradCompressionBench) Seeds() []uint64     { return b.p.Seeds }
 
 func (b *gradCompressionBench) FailedTaskScore() float64 { return WorstTaskScore }
 

@@ -77,7 +77,7 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cases {
-		res, err := Evaluate(context.Background(), eng, b, lim, c.module)
+		res, err := Evaluate(context.Background(), eng, b, lim, c.module, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -94,7 +94,7 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 	}
 
 	// A log flood is cut to its tail and the module is still scored.
-	res, err := Evaluate(context.Background(), eng, b, lim, fixture(t, "logflood"))
+	res, err := Evaluate(context.Background(), eng, b, lim, fixture(t, "logflood"), nil)
 	if err != nil || res.Status != arena.StatusScored {
 		t.Fatalf("log flood: %v %s %s", err, res.Status, res.Error)
 	}
@@ -104,7 +104,7 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 		}
 	}
 
-	res, err = Evaluate(context.Background(), eng, b, lim, good)
+	res, err = Evaluate(context.Background(), eng, b, lim, good, nil)
 	if err != nil || res.Status != arena.StatusScored {
 		t.Fatalf("good module after hostile ones: %v %s %s", err, res.Status, res.Error)
 	}
@@ -123,7 +123,7 @@ func TestTimeOutSkipsTheRemainingTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(context.Background(), eng, b, lim, fixture(t, "loop"))
+	res, err := Evaluate(context.Background(), eng, b, lim, fixture(t, "loop"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 	}
 	// run is safe to call from any goroutine: it reports, never fails the test.
 	run := func(eng *sandbox.Engine, b Benchmark, name string) (string, error) {
-		res, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), exampleModules[name])
+		res, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), exampleModules[name], nil)
 		if err != nil {
 			return "", err
 		}

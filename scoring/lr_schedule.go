@@ -51,11 +51,12 @@ func parseLRSchedule(raw json.RawMessage) (Benchmark, error) {
 	return &lrScheduleBench{p: p}, nil
 }
 
-func (b *lrScheduleBench) Kind() string     { return LRScheduleKind }
-func (b *lrScheduleBench) Version() int     { return lrScheduleVersion }
-func (b *lrScheduleBench) ABI() sandbox.ABI { return lrScheduleABI }
-func (b *lrScheduleBench) Params() any      { return b.p }
-func (b *lrScheduleBench) Tasks() []Task    { return b.p.tasks() }
+func (b *lrScheduleBench) Kind() string        { return LRScheduleKind }
+func (b *lrScheduleBench) Version() int        { return lrScheduleVersion }
+func (b *lrScheduleBench) ABI() sandbox.ABI    { return lrScheduleABI }
+func (b *lrScheduleBench) Params() any         { return b.p }
+func (b *lrScheduleBench) Workloads() []string { return b.p.Workloads }
+func (b *lrScheduleBench) Seeds() []uint64     { return b.p.Seeds }
 
 func (b *lrScheduleBench) FailedTaskScore() float64 { return WorstTaskScore }
 

@@ -16,7 +16,7 @@ func evaluateKind(t *testing.T, eng *sandbox.Engine, kind, params string, module
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), module)
+	res, err := Evaluate(context.Background(), eng, b, arena.DefaultLimits(), module, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,13 +101,12 @@ func (b *optimizerBench) Params() any      { return b.p }
 
 func (b *optimizerBench) FailedTaskScore() float64 { return WorstTaskScore }
 
-func (b *optimizerBench) Tasks() []Task { return b.p.tasks() }
+func (b *optimizerBench) Workloads() []string { return b.p.Workloads }
+func (b *optimizerBench) Seeds() []uint64     { return b.p.Seeds }
 
 func (p OptimizerParams) config() workloadConfig {
 	return workloadConfig{Dim: p.Dim, Condition: p.Condition, Noise: p.Noise, Batch: p.Batch}
 }
-
-func (p OptimizerParams) tasks() []Task { return crossTasks(p.Workloads, p.Seeds) }
 
 // train runs p.Steps steps on a fresh workload and returns the held-out
 // loss. A minibatch loss that is not finite ends training: the run diverged.

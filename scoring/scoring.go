@@ -43,7 +43,10 @@ type Benchmark interface {
 	ABI() sandbox.ABI
 	// Params returns the normalized parameters, defaults filled in.
 	Params() any
-	Tasks() []Task
+	// Workloads and Seeds are the parameters' workloads and public seeds:
+	// an evaluation runs one task per workload and seed.
+	Workloads() []string
+	Seeds() []uint64
 	// FailedTaskScore is the score of a task the guest failed: the
 	// kind's worst.
 	FailedTaskScore() float64
@@ -152,10 +155,15 @@ func SandboxLimits(l arena.Limits) sandbox.Limits {
 }
 
 // Evaluate validates wasm, runs every task of b in a fresh instance and
-// aggregates the score. A module that fails validation is rejected; one
-// whose every task fails is failed. An error return means the evaluation
-// itself could not finish (the host is shutting down): nothing is decided.
-func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.Limits, wasm []byte) (arena.Evaluation, error) {
+// aggregates the score: one task per workload and public seed, then, when
+// hidden is not empty, one per workload and hidden seed. The official
+// Score is the mean over the hidden tasks when there are any, else over
+// the public ones; PublicScore is the mean over the public tasks, which is
+// what `arena eval` computes without the hidden seeds. A module that fails
+// validation is rejected; one whose every task fails is failed. An error
+// return means the evaluation itself could not finish (the host is
+// shutting down): nothing is decided.
+func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.Limits, wasm []byte, hidden []uint64) (arena.Evaluation, error) {
 	res := arena.Evaluation{BenchmarkVersion: b.Version()}
 	sl := SandboxLimits(lim)
 	mod, err := eng.Load(ctx, wasm, b.ABI(), sl)
@@ -170,9 +178,12 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 	}
 	defer mod.Release(ctx)
 
+	tasks := crossTasks(b.Workloads(), b.Seeds())
+	public := len(tasks)
+	tasks = append(tasks, crossTasks(b.Workloads(), hidden)...)
 	timedOut := false
-	var sum float64
-	for _, task := range b.Tasks() {
+	var sums [2]float64 // public, hidden
+	for i, task := range tasks {
 		var tr arena.TaskResult
 		if timedOut {
 			// Later tasks would burn a worker's time the same way.
@@ -186,15 +197,24 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 			tr, timedOut = run.result, run.timedOut
 			res.GuestTime += run.guest
 		}
+		tr.Hidden = i >= public
 		if tr.Error != "" {
 			tr.Score = b.FailedTaskScore()
 			tr.Loss = nil
 			res.FailedTasks++
 			if res.Error == "" {
-				res.Error = fmt.Sprintf("%s seed %d: %s", task.Workload, task.Seed, tr.Error)
+				name := fmt.Sprintf("%s seed %d", task.Workload, task.Seed)
+				if tr.Hidden {
+					name = fmt.Sprintf("%s hidden seed #%d", task.Workload, (i-public)%len(hidden)+1)
+				}
+				res.Error = fmt.Sprintf("%s: %s", name, tr.Error)
 			}
 		}
-		sum += tr.Score
+		if tr.Hidden {
+			sums[1] += tr.Score
+		} else {
+			sums[0] += tr.Score
+		}
 		if tr.FuelUsed != nil {
 			total := *tr.FuelUsed
 			if res.FuelUsed != nil {
@@ -208,8 +228,12 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 		res.Status = arena.StatusFailed
 		return res, nil
 	}
-	score := sum / float64(len(res.Tasks))
-	res.Status, res.Score = arena.StatusScored, &score
+	publicScore := sums[0] / float64(public)
+	res.Status, res.PublicScore, res.Score = arena.StatusScored, &publicScore, &publicScore
+	if hiddenTasks := len(tasks) - public; hiddenTasks > 0 {
+		official := sums[1] / float64(hiddenTasks)
+		res.Score = &official
+	}
 	if res.FailedTasks == 0 {
 		res.Error = ""
 	}

@@ -29,9 +29,9 @@ func (s *Store) CreateChallenge(ctx context.Context, c *arena.Challenge) error {
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO challenges (slug, title, description, kind, benchmark_version, params, limits, rules)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		RETURNING id, created_at`,
+		RETURNING id, round, created_at`,
 		c.Slug, c.Title, c.Description, c.Kind, c.BenchmarkVersion, []byte(c.Params), limits, rules,
-	).Scan(&c.ID, &c.CreatedAt)
+	).Scan(&c.ID, &c.Round, &c.CreatedAt)
 	if isUniqueViolation(err, "challenges_slug_key") {
 		return arena.Errorf(arena.ECONFLICT, "a challenge with slug %q exists", c.Slug)
 	}
@@ -41,12 +41,12 @@ func (s *Store) CreateChallenge(ctx context.Context, c *arena.Challenge) error {
 	return nil
 }
 
-const challengeColumns = `id, slug, title, description, kind, benchmark_version, params, limits, rules, created_at`
+const challengeColumns = `id, slug, title, description, kind, benchmark_version, params, limits, rules, round, created_at`
 
 func scanChallenge(row pgx.Row) (arena.Challenge, error) {
 	var c arena.Challenge
 	var params, limits, rules []byte
-	err := row.Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.Kind, &c.BenchmarkVersion, &params, &limits, &rules, &c.CreatedAt)
+	err := row.Scan(&c.ID, &c.Slug, &c.Title, &c.Description, &c.Kind, &c.BenchmarkVersion, &params, &limits, &rules, &c.Round, &c.CreatedAt)
 	if err != nil {
 		return c, err
 	}

@@ -57,8 +57,8 @@ func (s *Store) CreateSubmission(ctx context.Context, ch arena.Challenge, compet
 }
 
 const submissionColumns = `s.id::text, ch.id, ch.slug, s.competitor_id, co.name, encode(s.sha256, 'hex'),
-	octet_length(s.module), s.status, s.score, s.error, s.fuel_used, s.failed_tasks, s.attempts,
-	s.created_at, s.finished_at`
+	octet_length(s.module), s.status, s.score, s.public_score, s.round, s.error, s.fuel_used, s.failed_tasks,
+	s.attempts, s.created_at, s.finished_at`
 
 const submissionJoins = `FROM submissions s
 	JOIN challenges ch ON ch.id = s.challenge_id
@@ -67,10 +67,14 @@ const submissionJoins = `FROM submissions s
 func scanSubmission(row pgx.Row) (arena.Submission, error) {
 	var sub arena.Submission
 	var status string
+	var round *int
 	err := row.Scan(&sub.ID, &sub.ChallengeID, &sub.Challenge, &sub.CompetitorID, &sub.Competitor, &sub.SHA256,
-		&sub.Size, &status, &sub.Score, &sub.Error, &sub.FuelUsed, &sub.FailedTasks, &sub.Attempts,
-		&sub.CreatedAt, &sub.FinishedAt)
+		&sub.Size, &status, &sub.Score, &sub.PublicScore, &round, &sub.Error, &sub.FuelUsed, &sub.FailedTasks,
+		&sub.Attempts, &sub.CreatedAt, &sub.FinishedAt)
 	sub.Status = arena.Status(status)
+	if round != nil {
+		sub.Round = *round
+	}
 	return sub, err
 }
 
@@ -84,7 +88,7 @@ func (s *Store) Submission(ctx context.Context, id string) (arena.Submission, er
 		return sub, notFound(err, "no submission %q", id)
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT workload, seed, loss, baseline_loss, score, fuel_used, error, log
+		SELECT workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log
 		FROM task_results WHERE submission_id = $1 ORDER BY idx`, id)
 	if err != nil {
 		return sub, fmt.Errorf("load task results: %w", err)
@@ -93,7 +97,7 @@ func (s *Store) Submission(ctx context.Context, id string) (arena.Submission, er
 	for rows.Next() {
 		var t arena.TaskResult
 		var seed int64
-		if err := rows.Scan(&t.Workload, &seed, &t.Loss, &t.BaselineLoss, &t.Score, &t.FuelUsed, &t.Error, &t.Log); err != nil {
+		if err := rows.Scan(&t.Workload, &seed, &t.Hidden, &t.Loss, &t.BaselineLoss, &t.Score, &t.FuelUsed, &t.Error, &t.Log); err != nil {
 			return sub, fmt.Errorf("load task results: %w", err)
 		}
 		t.Seed = uint64(seed)
@@ -179,11 +183,12 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation) (*ar
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var challengeID int64
 		err := tx.QueryRow(ctx, `
-			UPDATE submissions SET status = $2, score = $3, error = $4, fuel_used = $5,
-				failed_tasks = $6, benchmark_version = $7, finished_at = now(), updated_at = now()
+			UPDATE submissions SET status = $2, score = $3, public_score = $4, round = $5, error = $6,
+				fuel_used = $7, failed_tasks = $8, benchmark_version = $9, finished_at = now(), updated_at = now()
 			WHERE id = $1 AND status IN ('queued', 'running')
 			RETURNING challenge_id`,
-			id, string(ev.Status), ev.Score, ev.Error, ev.FuelUsed, ev.FailedTasks, ev.BenchmarkVersion,
+			id, string(ev.Status), ev.Score, ev.PublicScore, nullIfZero(ev.Round), ev.Error, ev.FuelUsed,
+			ev.FailedTasks, ev.BenchmarkVersion,
 		).Scan(&challengeID)
 		if err == pgx.ErrNoRows {
 			return nil // already final
@@ -194,9 +199,9 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation) (*ar
 		batch := &pgx.Batch{}
 		for i, t := range ev.Tasks {
 			batch.Queue(`
-				INSERT INTO task_results (submission_id, idx, workload, seed, loss, baseline_loss, score, fuel_used, error, log)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				id, i, t.Workload, int64(t.Seed), t.Loss, t.BaselineLoss, t.Score, t.FuelUsed, t.Error, t.Log)
+				INSERT INTO task_results (submission_id, idx, workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				id, i, t.Workload, int64(t.Seed), t.Hidden, t.Loss, t.BaselineLoss, t.Score, t.FuelUsed, t.Error, t.Log)
 		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return fmt.Errorf("record task results: %w", err)

@@ -160,13 +160,23 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 		return err
 	}
 
+	var hidden []uint64
+	if n := j.Challenge.Rules.HiddenSeeds; n > 0 {
+		secret, err := w.Store.Secret(ctx, store.SecretHiddenSeeds)
+		if err != nil {
+			return err
+		}
+		hidden = scoring.HiddenSeeds(secret, j.Challenge.Slug, j.Challenge.Round, n)
+	}
+
 	stop := w.heartbeat(ctx, job, j.Submission.ID, log)
 	begin := time.Now()
-	ev, err := scoring.Evaluate(ctx, w.Engine, bench, j.Challenge.Limits, j.Module)
+	ev, err := scoring.Evaluate(ctx, w.Engine, bench, j.Challenge.Limits, j.Module, hidden)
 	stop()
 	if err != nil {
 		return err
 	}
+	ev.Round = j.Challenge.Round
 	champ, err := w.Store.Finish(ctx, j.Submission.ID, ev)
 	if err != nil {
 		return err

@@ -107,6 +107,12 @@ func (c *cli) printSubmission(s arena.Submission) {
 	if s.Score != nil {
 		fmt.Fprintf(tw, "score\t%.6f\n", *s.Score)
 	}
+	if s.PublicScore != nil {
+		fmt.Fprintf(tw, "public score\t%.6f  (on the public seeds, as arena eval computes it)\n", *s.PublicScore)
+	}
+	if s.Round != 0 {
+		fmt.Fprintf(tw, "round\t%d\n", s.Round)
+	}
 	if s.Error != "" {
 		fmt.Fprintf(tw, "reason\t%s\n", s.Error)
 	}
@@ -133,7 +139,13 @@ func printTasks(c *cli, tasks []arena.TaskResult) {
 		if t.FuelUsed != nil {
 			fuel = fmt.Sprint(*t.FuelUsed)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.6g\t%.4f\t%s\t%s\n", t.Workload, t.Seed, loss, t.BaselineLoss, t.Score, fuel, t.Error)
+		seed := fmt.Sprint(t.Seed)
+		if t.Hidden && t.Seed == 0 {
+			seed = "hidden"
+		} else if t.Hidden {
+			seed += " (hidden)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.6g\t%.4f\t%s\t%s\n", t.Workload, seed, loss, t.BaselineLoss, t.Score, fuel, t.Error)
 	}
 	tw.Flush()
 }

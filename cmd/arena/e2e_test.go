@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -162,12 +163,12 @@ func TestEndToEnd(t *testing.T) {
 		[]byte(`{"slug":"bad","kind":"sorting"}`), &e); code != 400 || !strings.Contains(e.Error.Message, "kind") {
 		t.Errorf("bad kind: %d %+v", code, e)
 	}
-	spec := `{"slug":"e2e","title":"E2E optimizer","kind":"optimizer","params":{"seeds":[1]},"limits":{"fuel_per_task":20000000}}`
+	spec := `{"slug":"e2e","title":"E2E optimizer","kind":"optimizer","params":{"seeds":[1]},"limits":{"fuel_per_task":20000000},"rules":{"hidden_seeds":1}}`
 	var ch arena.Challenge
 	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), &ch); code != 201 {
 		t.Fatalf("create challenge: %d", code)
 	}
-	if ch.Limits.FuelPerTask != 20_000_000 || ch.Limits.MaxModuleBytes != arena.DefaultLimits().MaxModuleBytes || ch.Rules.Margin != 0.01 {
+	if ch.Limits.FuelPerTask != 20_000_000 || ch.Limits.MaxModuleBytes != arena.DefaultLimits().MaxModuleBytes || ch.Rules.Margin != 0.01 || ch.Round != 1 {
 		t.Errorf("defaults not filled in: %+v", ch)
 	}
 
@@ -226,7 +227,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Alice submits momentum and waits for it.
 	out, code = s.arena(t, aliceKey, "submit", "--challenge", "e2e", ex["optimizer/momentum"], "--wait")
-	if code != 0 || !strings.Contains(out, "status      scored") {
+	if code != 0 || !regexp.MustCompile(`status +scored`).MatchString(out) {
 		t.Fatalf("alice's momentum: exit %d\n%s", code, out)
 	}
 	aliceSub := strings.Fields(strings.SplitN(out, "\n", 2)[0])[1]
@@ -247,8 +248,26 @@ func TestEndToEnd(t *testing.T) {
 	var mine, theirs arena.Submission
 	s.call(t, "GET", "/api/v1/submissions/"+aliceSub, aliceKey, "", nil, &mine)
 	s.call(t, "GET", "/api/v1/submissions/"+aliceSub, bob.APIKey, "", nil, &theirs)
-	if len(mine.Tasks) != len(scoring.DefaultOptimizerParams().Workloads) || len(theirs.Tasks) != 0 || mine.Score == nil || theirs.Score == nil || *mine.Score != *theirs.Score {
+	workloads := len(scoring.DefaultOptimizerParams().Workloads)
+	if len(mine.Tasks) != 2*workloads || len(theirs.Tasks) != 0 || mine.Score == nil || theirs.Score == nil || *mine.Score != *theirs.Score {
 		t.Errorf("task visibility: owner sees %d tasks, others %d", len(mine.Tasks), len(theirs.Tasks))
+	}
+	// One public and one hidden seed per workload: the owner sees the
+	// public seed, but neither the hidden seed nor the hidden task's log;
+	// an admin sees both.
+	var asAdmin arena.Submission
+	s.call(t, "GET", "/api/v1/submissions/"+aliceSub, s.adminKey, "", nil, &asAdmin)
+	for i, task := range mine.Tasks {
+		hidden := i >= workloads
+		if task.Hidden != hidden || (hidden && task.Seed != 0) || (!hidden && task.Seed != 1) || (hidden && task.Log != "") {
+			t.Errorf("owner's task %d: hidden %v, seed %d, log %q", i, task.Hidden, task.Seed, task.Log)
+		}
+		if hidden && (asAdmin.Tasks[i].Seed == 0 || asAdmin.Tasks[i].Seed == 1) {
+			t.Errorf("admin's hidden task %d: seed %d", i, asAdmin.Tasks[i].Seed)
+		}
+	}
+	if mine.PublicScore == nil || *mine.PublicScore == *mine.Score || mine.Round != 1 {
+		t.Errorf("alice's momentum: official %v, public %v, round %d; want two scores from round 1", mine.Score, mine.PublicScore, mine.Round)
 	}
 
 	// The leaderboard ranks alice's momentum over bob's sgd.
@@ -323,7 +342,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// arena status shows the owner's per-task table.
 	out, code = s.arena(t, aliceKey, "status", aliceSub)
-	if code != 0 || !strings.Contains(out, "quadratic") || !strings.Contains(out, "scored") || !strings.Contains(out, fmt.Sprintf("fuel        %d", *mine.FuelUsed)) {
+	if code != 0 || !strings.Contains(out, "quadratic") || !strings.Contains(out, "scored") || !regexp.MustCompile(fmt.Sprintf(`fuel +%d\n`, *mine.FuelUsed)).MatchString(out) {
 		t.Errorf("status: %d\n%s", code, out)
 	}
 
@@ -380,13 +399,19 @@ func TestEvalMatchesServer(t *testing.T) {
 	id := strings.Fields(out)[1]
 	var remote arena.Submission
 	s.call(t, "GET", "/api/v1/submissions/"+id, strings.TrimSpace(key), "", nil, &remote)
-	if remote.Score == nil || local.Score == nil || *remote.Score != *local.Score {
-		t.Fatalf("server score %v != local %v", remote.Score, local.Score)
+	// The server also scores hidden seeds; on the public ones it agrees.
+	if remote.PublicScore == nil || local.Score == nil || *remote.PublicScore != *local.Score {
+		t.Fatalf("server public score %v != local %v", remote.PublicScore, local.Score)
 	}
+	if remote.Score == nil || *remote.Score == *remote.PublicScore {
+		t.Errorf("official score %v should come from the hidden seeds, not equal the public %v", remote.Score, *remote.PublicScore)
+	}
+	var publicFuel int64
 	for i := range local.Tasks {
-		if *local.Tasks[i].Loss != *remote.Tasks[i].Loss {
+		if *local.Tasks[i].Loss != *remote.Tasks[i].Loss || *local.Tasks[i].FuelUsed != *remote.Tasks[i].FuelUsed || remote.Tasks[i].Hidden {
 			t.Errorf("task %d: local loss %v, server %v", i, *local.Tasks[i].Loss, *remote.Tasks[i].Loss)
 		}
+		publicFuel += *remote.Tasks[i].FuelUsed
 	}
 
 	// --challenge takes kind, parameters and limits from the server.
@@ -405,8 +430,8 @@ func TestEvalMatchesServer(t *testing.T) {
 	if err := json.Unmarshal(fromServer.Bytes(), &viaChallenge); err != nil {
 		t.Fatal(err)
 	}
-	if viaChallenge.Score == nil || *viaChallenge.Score != *remote.Score || *viaChallenge.FuelUsed != *remote.FuelUsed {
-		t.Errorf("eval --challenge: score %v fuel %v; server %v fuel %v", viaChallenge.Score, viaChallenge.FuelUsed, *remote.Score, *remote.FuelUsed)
+	if viaChallenge.Score == nil || *viaChallenge.Score != *remote.PublicScore || *viaChallenge.FuelUsed != publicFuel {
+		t.Errorf("eval --challenge: score %v fuel %v; server's public %v fuel %v", viaChallenge.Score, viaChallenge.FuelUsed, *remote.PublicScore, publicFuel)
 	}
 
 	cases := []struct {
@@ -420,6 +445,7 @@ func TestEvalMatchesServer(t *testing.T) {
 		{[]string{"eval", "--kind", "optimizer", "/does/not/exist.wasm"}, 2},
 		{[]string{"frobnicate"}, 2},
 		{[]string{"eval", "--kind", "optimizer", "--seeds", "1,2", ex["optimizer/sgd"]}, 0},
+		{[]string{"eval", "--kind", "optimizer", "--seeds", "public", ex["optimizer/sgd"]}, 0},
 		{[]string{"eval", "--kind", "optimizer", "--seeds", "1,x", ex["optimizer/sgd"]}, 2},
 		{[]string{"eval", "--kind", "optimizer", "--challenge", "same", ex["optimizer/sgd"]}, 2},
 		{[]string{"eval", "--challenge", "no-such-challenge", "--url", s.url, ex["optimizer/sgd"]}, 2},
@@ -428,6 +454,115 @@ func TestEvalMatchesServer(t *testing.T) {
 		c := &cli{stdout: io.Discard, stderr: io.Discard, env: noCache}
 		if got := c.run(context.Background(), tc.args); got != tc.code {
 			t.Errorf("arena %s: exit %d, want %d", strings.Join(tc.args, " "), got, tc.code)
+		}
+	}
+}
+
+// TestEveryKindThroughTheServer submits every shipped example of every
+// kind through the real loop (API, queue, workers, store) and checks that
+// each is scored, that the baseline's own example scores exactly 0, that
+// the crown went to one of the best, and that arena eval --challenge
+// reproduces the server's public-seed score.
+func TestEveryKindThroughTheServer(t *testing.T) {
+	if raceEnabled {
+		t.Skip("compiles every Go-built example: run without -race (make test does)")
+	}
+	t.Parallel()
+	ex := buildExamples(t)
+	s := startServer(t)
+	key, _ := s.arena(t, "", "register", "dora")
+	key = strings.TrimSpace(key)
+	// Small tasks: the loop, not the benchmarks, is under test here.
+	params := map[string]string{
+		scoring.OptimizerKind:             `{"seeds":[1],"steps":60}`,
+		scoring.LRScheduleKind:            `{"seeds":[1]}`,
+		scoring.GradCompressionKind:       `{"seeds":[1],"steps":60,"workloads":["quadratic","mlp"]}`,
+		scoring.ActivationCompressionKind: `{"seeds":[1],"tensors":1}`,
+	}
+	baselines := map[string]string{
+		scoring.OptimizerKind:             "optimizer/adam",
+		scoring.LRScheduleKind:            "lr_schedule/constant",
+		scoring.GradCompressionKind:       "grad_compression/topk",
+		scoring.ActivationCompressionKind: "activation_compression/identity",
+	}
+	if len(params) != len(scoring.Kinds()) {
+		t.Fatalf("kinds %v, but this test covers %d", scoring.Kinds(), len(params))
+	}
+	slug := func(kind string) string { return strings.ReplaceAll(kind, "_", "-") }
+	for kind, p := range params {
+		spec := fmt.Sprintf(`{"slug":%q,"kind":%q,"params":%s,"rules":{"hidden_seeds":1}}`, slug(kind), kind, p)
+		if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
+			t.Fatalf("create %s challenge: %d", kind, code)
+		}
+	}
+
+	// Submit everything first, so the workers have a queue to drain.
+	ids := map[string]string{}
+	for name, path := range ex {
+		kind := strings.SplitN(name, "/", 2)[0]
+		module, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sub arena.Submission
+		if code := s.call(t, "POST", "/api/v1/challenges/"+slug(kind)+"/submissions", key, "application/wasm", module, &sub); code != 202 {
+			t.Fatalf("submit %s: %d", name, code)
+		}
+		ids[name] = sub.ID
+	}
+	subs := map[string]arena.Submission{}
+	deadline := time.Now().Add(3 * time.Minute)
+	for name, id := range ids {
+		var sub arena.Submission
+		for s.call(t, "GET", "/api/v1/submissions/"+id, key, "", nil, &sub); !sub.Status.Final(); s.call(t, "GET", "/api/v1/submissions/"+id, key, "", nil, &sub) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not done: %+v\n%s", name, sub, s.out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if sub.Status != arena.StatusScored || sub.FailedTasks != 0 || sub.PublicScore == nil {
+			t.Errorf("%s: %s, %d failed tasks, %q", name, sub.Status, sub.FailedTasks, sub.Error)
+		}
+		subs[name] = sub
+	}
+	if t.Failed() {
+		return
+	}
+
+	for kind := range params {
+		base := subs[baselines[kind]]
+		if *base.Score != 0 || *base.PublicScore != 0 {
+			t.Errorf("%s: the baseline's example scored %v (public %v), want exactly 0", kind, *base.Score, *base.PublicScore)
+		}
+		best := ""
+		for name, sub := range subs {
+			if strings.HasPrefix(name, kind+"/") && (best == "" || *sub.Score > *subs[best].Score) {
+				best = name
+			}
+		}
+		// The crown moves only for a gain of more than the margin (0.01), so
+		// the champion is within it of the best, and above the baseline.
+		var champ arena.Champion
+		code := s.call(t, "GET", "/api/v1/challenges/"+slug(kind)+"/champion", "", "", nil, &champ)
+		if best := *subs[best].Score; code != 200 || champ.Score < best-0.01 || champ.Score <= 0.01 {
+			t.Errorf("%s: champion %d %+v; the best example scored %v", kind, code, champ, best)
+		}
+
+		// A competitor's local run on the public seeds matches the server.
+		var out bytes.Buffer
+		env := func(k string) string {
+			return map[string]string{"ARENA_URL": s.url, "ARENA_CACHE_DIR": s.env["ARENA_CACHE_DIR"]}[k]
+		}
+		c := &cli{stdout: &out, stderr: io.Discard, env: env}
+		if code := c.run(context.Background(), []string{"eval", "--challenge", slug(kind), "--seeds", "public", "--json", ex[best]}); code != 0 {
+			t.Fatalf("eval --challenge %s %s: exit %d", kind, best, code)
+		}
+		var local arena.Evaluation
+		if err := json.Unmarshal(out.Bytes(), &local); err != nil {
+			t.Fatal(err)
+		}
+		if *local.Score != *subs[best].PublicScore {
+			t.Errorf("%s: arena eval scored %s %v, the server's public score is %v", kind, best, *local.Score, *subs[best].PublicScore)
 		}
 	}
 }

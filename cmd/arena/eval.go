@@ -25,7 +25,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 	url := fs.String("url", c.env.or("ARENA_URL", "http://localhost:8080"), "Arena server, with --challenge (ARENA_URL)")
 	paramsFile := fs.String("params", "", "JSON file with benchmark parameters (default: the kind's defaults)")
 	seed := fs.Int64("seed", -1, "evaluate on this one seed instead of the parameters' seeds")
-	seeds := fs.String("seeds", "", "evaluate on these comma-separated seeds instead")
+	seeds := fs.String("seeds", "public", "the seeds to evaluate on: public (the parameters' public seeds) or a comma-separated list")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cacheDir := fs.String("cache-dir", c.env.or("ARENA_CACHE_DIR", defaultCacheDir()), "compiled-module cache (ARENA_CACHE_DIR); empty: memory only")
 	rest, err := parse(fs, args)
@@ -33,7 +33,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	if err == nil && ((*kind == "") == (*slug == "") || len(rest) != 1 || (*slug != "" && *paramsFile != "")) {
-		err = misusef("usage: arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M,...] [--json] FILE")
+		err = misusef("usage: arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds public|N,M,...] [--json] FILE")
 	}
 	var bench scoring.Benchmark
 	var module []byte
@@ -60,7 +60,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 
 	eng := c.newEngine(1, *cacheDir)
 	defer eng.Close(context.Background())
-	ev, err := scoring.Evaluate(ctx, eng, bench, limits, module)
+	ev, err := scoring.Evaluate(ctx, eng, bench, limits, module, nil)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "arena eval: %v\n", err)
 		return exitFailed
@@ -70,7 +70,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 	} else {
 		fmt.Fprintf(c.stdout, "status  %s\n", ev.Status)
 		if ev.Score != nil {
-			fmt.Fprintf(c.stdout, "score   %.6f  (benchmark %s v%d; 0 is the baseline)\n", *ev.Score, bench.Kind(), ev.BenchmarkVersion)
+			fmt.Fprintf(c.stdout, "score   %.6f  (benchmark %s v%d on %s; 0 is the baseline)\n", *ev.Score, bench.Kind(), ev.BenchmarkVersion, seedsNote(*seeds, *seed))
 		}
 		if ev.FuelUsed != nil {
 			fmt.Fprintf(c.stdout, "fuel    %d\n", *ev.FuelUsed)
@@ -84,6 +84,17 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// seedsNote says which seeds an eval ran on.
+func seedsNote(seeds string, seed int64) string {
+	switch {
+	case seed >= 0:
+		return fmt.Sprintf("seed %d", seed)
+	case seeds == "" || seeds == "public":
+		return "the public seeds; official scores use the round's hidden seeds"
+	}
+	return "seeds " + seeds
 }
 
 // evalSource is where eval's benchmark comes from.
@@ -106,7 +117,7 @@ func (in evalSource) load(file string) (scoring.Benchmark, []byte, error) {
 	if len(params) == 0 {
 		params = json.RawMessage(`{}`)
 	}
-	if in.seeds != "" {
+	if in.seeds != "" && in.seeds != "public" {
 		var list []uint64
 		for _, f := range strings.Split(in.seeds, ",") {
 			n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)

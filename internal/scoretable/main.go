@@ -64,13 +64,13 @@ func run() error {
 		}
 		// The first evaluation compiles the module; time a second one too.
 		begin := time.Now()
-		ev, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module)
+		ev, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module, nil)
 		if err != nil {
 			return err
 		}
 		first := time.Since(begin)
 		begin = time.Now()
-		again, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module)
+		again, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module, nil)
 		if err != nil {
 			return err
 		}
