@@ -16,8 +16,34 @@ import (
 // Plain TopK is the grad_compression benchmark's built-in baseline.
 type TopK struct {
 	ErrorFeedback bool
-	residual      []float64
-	order         []int
+	feedback
+	order []int
+}
+
+// feedback is a worker's error-feedback residual: what its messages have
+// left out so far.
+type feedback struct{ residual []float64 }
+
+// owed is what the worker should send this step: the gradient, plus the
+// residual when error feedback is on (then the residual holds it all).
+func (f *feedback) owed(on bool, grad []float64) []float64 {
+	if !on {
+		return grad
+	}
+	for i, g := range grad {
+		f.residual[i] += g
+	}
+	return f.residual
+}
+
+// send returns coordinate i of owed as the float32 the message carries,
+// and with error feedback takes what was sent off the residual.
+func (f *feedback) send(on bool, owed []float64, i int) float32 {
+	v := float32(owed[i])
+	if on {
+		f.residual[i] -= float64(v)
+	}
+	return v
 }
 
 const topKEntry = 8 // bytes per coordinate: uint32 index, float32 value
@@ -28,20 +54,11 @@ func (c *TopK) Init(_, _, n, _ int) {
 }
 
 func (c *TopK) Compress(_ int, grad []float64, out []byte) int {
-	if c.ErrorFeedback {
-		for i, g := range grad {
-			c.residual[i] += g
-		}
-		grad = c.residual
-	}
+	grad = c.owed(c.ErrorFeedback, grad)
 	k := min(len(out)/topKEntry, len(grad))
 	for j, i := range c.largest(grad, k) {
-		v := float32(grad[i])
 		binary.LittleEndian.PutUint32(out[j*topKEntry:], uint32(i))
-		binary.LittleEndian.PutUint32(out[j*topKEntry+4:], math.Float32bits(v))
-		if c.ErrorFeedback {
-			c.residual[i] -= float64(v)
-		}
+		binary.LittleEndian.PutUint32(out[j*topKEntry+4:], math.Float32bits(c.send(c.ErrorFeedback, grad, i)))
 	}
 	return k * topKEntry
 }
@@ -86,8 +103,8 @@ func (c *TopK) Decompress(_, _ int, msg []byte, out []float64) {
 // leaves out is carried into the worker's next gradient.
 type RandK struct {
 	ErrorFeedback bool
-	residual      []float64
-	perm          []int
+	feedback
+	perm []int
 }
 
 const randKEntry = 4 // bytes per coordinate: float32 value
@@ -117,19 +134,10 @@ func (c *RandK) indices(t, k int) []int {
 }
 
 func (c *RandK) Compress(t int, grad []float64, out []byte) int {
-	if c.ErrorFeedback {
-		for i, g := range grad {
-			c.residual[i] += g
-		}
-		grad = c.residual
-	}
+	grad = c.owed(c.ErrorFeedback, grad)
 	k := min(len(out)/randKEntry, len(grad))
 	for j, i := range c.indices(t, k) {
-		v := float32(grad[i])
-		binary.LittleEndian.PutUint32(out[j*randKEntry:], math.Float32bits(v))
-		if c.ErrorFeedback {
-			c.residual[i] -= float64(v)
-		}
+		binary.LittleEndian.PutUint32(out[j*randKEntry:], math.Float32bits(c.send(c.ErrorFeedback, grad, i)))
 	}
 	return k * randKEntry
 }

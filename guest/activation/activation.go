@@ -2,6 +2,8 @@
 // activation_compression): register a Coder in init and build the module.
 package activation
 
+import "github.com/arena-dev/arena/guest"
+
 // Element types of a tensor, as the host passes them.
 const (
 	BFloat16 = 0 // 2 bytes per element
@@ -22,14 +24,9 @@ type Coder interface {
 	Decompress(dtype, rows, cols int, msg, out []byte)
 }
 
-var registered Coder
+var registered guest.Slot[Coder]
 
-// Register makes c the module's coder. Call it from init.
-func Register(c Coder) { registered = c }
+// Register makes the module's coder v. Call it from init.
+func Register(v Coder) { registered.Set(v) }
 
-func current() Coder {
-	if registered == nil {
-		panic("arena guest: no coder registered; call activation.Register in an init function")
-	}
-	return registered
-}
+func current() Coder { return registered.Get("activation.Register") }

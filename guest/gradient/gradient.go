@@ -3,6 +3,8 @@
 // module.
 package gradient
 
+import "github.com/arena-dev/arena/guest"
+
 // Compressor compresses the gradients of simulated data-parallel workers
 // to a byte budget and decompresses them on the aggregator. Each worker
 // and the aggregator run in their own instance of the module: state kept
@@ -20,14 +22,9 @@ type Compressor interface {
 	Decompress(worker, t int, msg []byte, out []float64)
 }
 
-var registered Compressor
+var registered guest.Slot[Compressor]
 
-// Register makes c the module's compressor. Call it from init.
-func Register(c Compressor) { registered = c }
+// Register makes the module's compressor v. Call it from init.
+func Register(v Compressor) { registered.Set(v) }
 
-func current() Compressor {
-	if registered == nil {
-		panic("arena guest: no compressor registered; call gradient.Register in an init function")
-	}
-	return registered
-}
+func current() Compressor { return registered.Get("gradient.Register") }

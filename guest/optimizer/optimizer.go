@@ -2,6 +2,8 @@
 // optimizer, ABI v1): register an Optimizer in init and build the module.
 package optimizer
 
+import "github.com/arena-dev/arena/guest"
+
 // Optimizer is an update rule over a flat parameter vector.
 type Optimizer interface {
 	// Init is called once per task with the parameter count.
@@ -17,16 +19,9 @@ type Func func(t int, params, grads []float64, loss float64)
 func (f Func) Init(int)                                          {}
 func (f Func) Step(t int, params, grads []float64, loss float64) { f(t, params, grads, loss) }
 
-var registered Optimizer
+var registered guest.Slot[Optimizer]
 
-// Register makes o the module's optimizer. Call it from init.
-func Register(o Optimizer) { registered = o }
+// Register makes the module's optimizer v. Call it from init.
+func Register(v Optimizer) { registered.Set(v) }
 
-// current returns the registered optimizer or panics with a message the
-// host shows in the task's log.
-func current() Optimizer {
-	if registered == nil {
-		panic("arena guest: no optimizer registered; call optimizer.Register in an init function")
-	}
-	return registered
-}
+func current() Optimizer { return registered.Get("optimizer.Register") }

@@ -2,6 +2,8 @@
 // (kind lr_schedule): register a Schedule in init and build the module.
 package schedule
 
+import "github.com/arena-dev/arena/guest"
+
 // Schedule gives the learning rate for each step.
 type Schedule interface {
 	// Init is called once per task with the number of steps.
@@ -17,14 +19,9 @@ type Func func(t, total int, loss float64) float64
 func (f Func) Init(int)                              {}
 func (f Func) LR(t, total int, loss float64) float64 { return f(t, total, loss) }
 
-var registered Schedule
+var registered guest.Slot[Schedule]
 
-// Register makes s the module's schedule. Call it from init.
-func Register(s Schedule) { registered = s }
+// Register makes the module's schedule v. Call it from init.
+func Register(v Schedule) { registered.Set(v) }
 
-func current() Schedule {
-	if registered == nil {
-		panic("arena guest: no schedule registered; call schedule.Register in an init function")
-	}
-	return registered
-}
+func current() Schedule { return registered.Get("schedule.Register") }
