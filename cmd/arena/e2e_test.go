@@ -540,6 +540,10 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 				best = name
 			}
 		}
+		var lb struct{ Entries []arena.LeaderboardEntry }
+		if code := s.call(t, "GET", "/api/v1/challenges/"+slug(kind)+"/leaderboard", "", "", nil, &lb); code != 200 || len(lb.Entries) != 1 || lb.Entries[0].Score != *subs[best].Score {
+			t.Errorf("%s: leaderboard %d %+v; want dora's best, %v", kind, code, lb.Entries, *subs[best].Score)
+		}
 		// The crown moves only for a gain of more than the margin (0.01), so
 		// the champion is within it of the best, and above the baseline.
 		var champ arena.Champion
