@@ -107,10 +107,11 @@ type Rules struct {
 const DefaultFuelPerTask = 100_000_000
 
 // MaxFuelPerTask caps budgets. Guest machine code has no points where Go
-// can preempt it, so while one call runs, a garbage collection waits for
-// it; fuel bounds that wait (about 10^9 to 10^10 fuel a second), and this
-// cap keeps the worst case to seconds.
-const MaxFuelPerTask = 1e11
+// can preempt it; guests yield to Go only in loops that make calls (see
+// package meter), so a loop without calls makes a garbage collection wait
+// for it. Such loops run at 10^9 fuel a second or more, so this cap keeps
+// the worst wait to seconds.
+const MaxFuelPerTask = 1e10
 
 // DefaultLimits are the limits a challenge gets when it names none.
 func DefaultLimits() Limits {

@@ -11,6 +11,12 @@
 // exact and the same on every machine: it depends only on the module and
 // its inputs.
 //
+// Loops that make calls check against a third global, arena_fuel_mark,
+// instead, and below it yield to the runtime (see checkAndYield) and move
+// the mark YieldEvery fuel on, never below the floor: they trap at the
+// same check as the others, and a host stops them by raising the mark
+// with the floor. A mark of 0 means no yields.
+//
 // Within a function the counter lives in a local (a register); it is
 // written back to the global before calls, returns, branches out of the
 // function and deliberate traps, which is wherever anyone else can read it.
@@ -32,14 +38,19 @@ import (
 
 // Version changes whenever the pass changes what a module pays: caches of
 // metered modules key on it, and stored fuel counts depend on it.
-const Version = 4
+const Version = 5
 
 // Names the pass adds. A module that already exports either is refused.
 const (
 	FuelGlobal  = "arena_fuel"
 	FloorGlobal = "arena_fuel_floor"
+	MarkGlobal  = "arena_fuel_mark"
 	StartExport = "arena_start"
 )
+
+// YieldEvery is how much fuel a guest spends between yields to the Go
+// runtime (see checkAndYield).
+const YieldEvery = 1 << 20
 
 // Costs of bulk operations.
 const (
@@ -101,6 +112,7 @@ type module struct {
 	info          Info
 	sections      []section
 	typeParams    []uint32 // parameter count per type
+	yieldFunc     int64    // index of the injected yield function, or -1
 	funcTypes     []uint32 // type index per defined function
 	importedFuncs uint32
 	globals       uint32 // imported + defined
@@ -275,7 +287,7 @@ func (m *module) read(s section) error {
 			if r.err != nil {
 				break
 			}
-			if name == FuelGlobal || name == FloorGlobal || name == StartExport {
+			if name == FuelGlobal || name == FloorGlobal || name == MarkGlobal || name == StartExport {
 				return errorf("export name %q is reserved for Arena's fuel metering", name)
 			}
 			if int(kind) >= len(kindNames) {
@@ -371,11 +383,20 @@ func (m *module) rewrite() ([]byte, error) {
 		out = appendULEB(out, uint64(len(payload)))
 		out = append(out, payload...)
 	}
-	// Two globals: the counter and the floor, both mut i64 = i64.const 0.
-	fuelGlobals := []byte{0x7E, 0x01, 0x42, 0x00, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B}
+	// Three globals: the counter, the floor and the mark, all mut i64 =
+	// i64.const 0.
+	fuelGlobals := []byte{0x7E, 0x01, 0x42, 0x00, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B, 0x7E, 0x01, 0x42, 0x00, 0x0B}
 	exports := appendExport(nil, FuelGlobal, 0x03, uint64(fuel))
 	exports = appendExport(exports, FloorGlobal, 0x03, uint64(fuel)+1)
-	nExports := 2
+	exports = appendExport(exports, MarkGlobal, 0x03, uint64(fuel)+2)
+	nExports := 3
+	// The yield function goes last in the type, function and code
+	// sections, so no index the module uses changes.
+	yields := len(m.info.Memories) > 0 && len(m.funcTypes) > 0
+	m.yieldFunc = -1
+	if yields {
+		m.yieldFunc = int64(m.importedFuncs) + int64(len(m.funcTypes))
+	}
 	if m.start >= 0 {
 		exports = appendExport(exports, StartExport, 0x00, uint64(m.start))
 		nExports++
@@ -385,7 +406,7 @@ func (m *module) rewrite() ([]byte, error) {
 	// section that must come after them, when the module has none.
 	insertMissing := func(beforeRank int) {
 		if !wroteGlobal && beforeRank > order[secGlobal] {
-			emit(secGlobal, append(appendULEB(nil, 2), fuelGlobals...))
+			emit(secGlobal, append(appendULEB(nil, 3), fuelGlobals...))
 			wroteGlobal = true
 		}
 		if !wroteExport && beforeRank > order[secExport] {
@@ -401,13 +422,25 @@ func (m *module) rewrite() ([]byte, error) {
 		case secGlobal:
 			r := &reader{b: s.payload}
 			n := r.u32()
-			emit(secGlobal, append(append(appendULEB(nil, uint64(n)+2), s.payload[r.off:]...), fuelGlobals...))
+			emit(secGlobal, append(append(appendULEB(nil, uint64(n)+3), s.payload[r.off:]...), fuelGlobals...))
 			wroteGlobal = true
 		case secExport:
 			r := &reader{b: s.payload}
 			n := r.u32()
 			emit(secExport, append(append(appendULEB(nil, uint64(n)+uint64(nExports)), s.payload[r.off:]...), exports...))
 			wroteExport = true
+		case secType, secFunction:
+			if !yields {
+				emit(s.id, s.payload)
+				break
+			}
+			r := &reader{b: s.payload}
+			n := r.u32()
+			extra := []byte{0x60, 0x00, 0x00} // the yield function's type: [] -> []
+			if s.id == secFunction {
+				extra = appendULEB(nil, uint64(len(m.typeParams)))
+			}
+			emit(s.id, append(append(appendULEB(nil, uint64(n)+1), s.payload[r.off:]...), extra...))
 		case secStart:
 			// dropped: the host calls arena_start after setting the budget
 		case secCode:
@@ -437,7 +470,11 @@ func (m *module) meterCode(payload []byte, fuel uint32) ([]byte, error) {
 	if int(n) != len(m.funcTypes) && r.err == nil {
 		return nil, errorf("code section has %d bodies for %d functions", n, len(m.funcTypes))
 	}
-	out := appendULEB(make([]byte, 0, len(payload)*5/4), uint64(n))
+	bodies := uint64(n)
+	if m.yieldFunc >= 0 {
+		bodies++
+	}
+	out := appendULEB(make([]byte, 0, len(payload)*5/4), bodies)
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		body := r.bytes(int(r.u32()))
 		if r.err != nil {
@@ -453,6 +490,11 @@ func (m *module) meterCode(payload []byte, fuel uint32) ([]byte, error) {
 	}
 	if r.err != nil {
 		return nil, errorf("malformed code section: %v", r.err)
+	}
+	if m.yieldFunc >= 0 {
+		// No locals; memory.grow 0 and drop it: a trip to the runtime's Go
+		// side that changes nothing (see checkAndYield).
+		out = append(out, 7, 0x00, 0x41, 0x00, 0x40, 0x00, 0x1A, 0x0B)
 	}
 	return out, nil
 }
@@ -505,7 +547,7 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 	out = appendULEB(out, uint64(decls)+2)
 	out = append(out, body[declsStart:localsEnd]...)
 	out = append(out, 0x01, 0x7E, 0x01, 0x7F)
-	f := fuelVars{global: fuel, local: counter, scratch: scratch}
+	f := fuelVars{global: fuel, local: counter, scratch: scratch, yield: m.yieldFunc}
 
 	// A segment starts at the entry, at loop headers, and after every
 	// instruction that ends the straight line (br, br_table, return,
@@ -518,6 +560,7 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 	// The working copy is written back to the global wherever anything else
 	// can see it: before calls (and reloaded after), before the function
 	// returns or branches out of itself, and before it traps on purpose.
+	yields := loopsWithCalls(code)
 	out = f.load(out)
 	depth := int64(0) // enclosing blocks; a branch to label depth leaves the function
 	for i := 0; i < len(code); {
@@ -530,7 +573,7 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 		}
 		checked := i == 0 || code[i-1].class == loopHeader
 		if cost := segmentCost(code[i:j]); cost > 0 || checked {
-			out = f.charge(out, cost, checked)
+			out = f.charge(out, cost, checked, i > 0 && yields[i-1])
 		}
 		// Copy the segment in as few runs as possible, interrupted only by
 		// bulk charges and write-backs.
@@ -566,9 +609,10 @@ func isCall(op byte) bool { return op == 0x10 || op == 0x11 }
 
 // fuelVars names the fuel global and a function's working copy of it.
 type fuelVars struct {
-	global  uint32 // the counter; the floor is the next global
+	global  uint32 // the counter; the floor and the mark are the next globals
 	local   uint32 // the working copy
 	scratch uint32 // an i32 for bulk sizes
+	yield   int64  // the injected yield function, or -1
 }
 
 // load copies the global counter into the working copy.
@@ -607,7 +651,7 @@ func segmentCost(seg []decoded) int64 {
 
 // charge subtracts cost and, when checked, traps if the counter is below
 // the floor.
-func (f fuelVars) charge(b []byte, cost int64, checked bool) []byte {
+func (f fuelVars) charge(b []byte, cost int64, checked, yield bool) []byte {
 	b = append(b, 0x20) // local.get
 	b = appendULEB(b, uint64(f.local))
 	b = append(b, 0x42) // i64.const
@@ -619,6 +663,9 @@ func (f fuelVars) charge(b []byte, cost int64, checked bool) []byte {
 	}
 	b = append(b, 0x22) // local.tee
 	b = appendULEB(b, uint64(f.local))
+	if yield && f.yield >= 0 {
+		return f.checkAndYield(b)
+	}
 	return f.check(b)
 }
 
@@ -630,6 +677,83 @@ func (f fuelVars) check(b []byte) []byte {
 	b = append(b, 0x53, 0x04, 0x40) // i64.lt_s, if
 	b = f.store(b)
 	return append(b, 0x00, 0x0B) // unreachable, end
+}
+
+// checkAndYield is the check at the headers of loops that make calls. It
+// compares the counter on the stack with the mark, and below it takes the
+// slow path: write the counter back, trap if it is below the floor (fuel
+// exhausted, or the host asked the guest to stop), else yield and set the
+// next mark YieldEvery fuel further on, never below the floor, so
+// exhaustion traps where the plain check would.
+//
+// The yield calls the injected function that runs memory.grow 0, which
+// changes nothing but leaves machine code for the runtime's Go side: a
+// point where Go can preempt the guest's goroutine, so a garbage
+// collection need not wait for a long guest call to end. Function entries
+// and loops without calls keep the plain check: a way out to Go on their
+// slow path makes wazero's compiler keep values out of registers across
+// the whole function (measured: a matrix multiply twice as slow with
+// yields in its loops, 28% slower with one at its entry). A loop without
+// calls runs at a billion fuel a second or more, so its fuel bounds its
+// run; recursion without loops ends at the stack's limit.
+func (f fuelVars) checkAndYield(b []byte) []byte {
+	b = append(b, 0x23) // global.get mark
+	b = appendULEB(b, uint64(f.global)+2)
+	b = append(b, 0x53, 0x04, 0x40) // i64.lt_s, if
+	b = f.store(b)
+	b = append(b, 0x20) // local.get
+	b = appendULEB(b, uint64(f.local))
+	b = append(b, 0x23) // global.get floor
+	b = appendULEB(b, uint64(f.global)+1)
+	b = append(b, 0x53, 0x04, 0x40, 0x00, 0x0B) // i64.lt_s, if, unreachable, end
+	b = append(b, 0x10)                         // call the yield function
+	b = appendULEB(b, uint64(f.yield))
+	// mark = max(counter - YieldEvery, floor)
+	next := func(b []byte) []byte {
+		b = append(b, 0x20) // local.get
+		b = appendULEB(b, uint64(f.local))
+		b = append(b, 0x42) // i64.const
+		b = appendSLEB(b, YieldEvery)
+		return append(b, 0x7D) // i64.sub
+	}
+	floor := func(b []byte) []byte {
+		b = append(b, 0x23) // global.get floor
+		return appendULEB(b, uint64(f.global)+1)
+	}
+	b = floor(next(b))
+	b = floor(next(b))
+	b = append(b, 0x55, 0x1B, 0x24) // i64.gt_s, select, global.set mark
+	b = appendULEB(b, uint64(f.global)+2)
+	return append(b, 0x0B) // end
+}
+
+// loopsWithCalls marks, by the code index of its loop instruction, each
+// loop whose body makes a call.
+func loopsWithCalls(code []decoded) map[int]bool {
+	var marks map[int]bool
+	var open []int // code indices of the enclosing loops; -1 for block and if
+	for i, c := range code {
+		switch {
+		case c.op == 0x02 || c.op == 0x04: // block, if
+			open = append(open, -1)
+		case c.op == 0x03: // loop
+			open = append(open, i)
+		case c.op == 0x0B: // end
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		case isCall(c.op):
+			for _, loop := range open {
+				if loop >= 0 {
+					if marks == nil {
+						marks = map[int]bool{}
+					}
+					marks[loop] = true
+				}
+			}
+		}
+	}
+	return marks
 }
 
 // chargeBulk charges for the size operand on top of the stack, leaving it

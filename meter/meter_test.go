@@ -13,8 +13,8 @@ import (
 )
 
 type metered struct {
-	mod  api.Module
-	fuel api.MutableGlobal
+	mod        api.Module
+	fuel, mark api.MutableGlobal
 }
 
 // countModule instantiates the metered testdata/count.wasm.
@@ -40,13 +40,17 @@ func instantiate(t *testing.T, wasm []byte) metered {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return metered{mod: mod, fuel: mod.ExportedGlobal(meter.FuelGlobal).(api.MutableGlobal)}
+	return metered{mod: mod, fuel: mod.ExportedGlobal(meter.FuelGlobal).(api.MutableGlobal),
+		mark: mod.ExportedGlobal(meter.MarkGlobal).(api.MutableGlobal)}
 }
 
-// call runs fn with budget and returns the fuel it used.
+// call runs fn with budget and returns the fuel it used. The first yield
+// comes at once, as if the budget were nearly spent, so yields happen in
+// every run that loops with calls.
 func (m metered) call(t *testing.T, budget int64, fn string, args ...uint64) (used int64, err error) {
 	t.Helper()
 	m.fuel.Set(uint64(budget))
+	m.mark.Set(uint64(budget))
 	_, err = m.mod.ExportedFunction(fn).Call(context.Background(), args...)
 	return budget - int64(m.fuel.Get()), err
 }
@@ -67,6 +71,9 @@ func TestFuelIsExactAndStable(t *testing.T) {
 		{"fill", 800, 104},
 		{"fill", 65536, 4 + 8192},
 		{"grow", 1, 2 + 8192},
+		{"calls", 0, 5},
+		{"calls", 1000, 10_005},
+		{"calls", 300_000, 3_000_005}, // three yields on the way
 	}
 	for _, c := range cases {
 		for run := 0; run < 2; run++ {
@@ -89,10 +96,11 @@ func TestFuelExhaustionTraps(t *testing.T) {
 		arg    []uint64
 		budget int64
 	}{
-		{"sum", []uint64{1_000_000}, 1000}, // a long loop
-		{"recurse", nil, 1 << 20},          // recursion without loops: stops before the stack does
-		{"fill", []uint64{65536}, 100},     // one bulk instruction
-		{"grow", []uint64{2}, 10_000},      // growth is paid before it happens
+		{"sum", []uint64{1_000_000}, 1000},   // a long loop
+		{"recurse", nil, 1 << 20},            // recursion without loops: stops before the stack does
+		{"fill", []uint64{65536}, 100},       // one bulk instruction
+		{"grow", []uint64{2}, 10_000},        // growth is paid before it happens
+		{"calls", []uint64{1_000_000}, 1000}, // a loop that calls, and yields
 	}
 	for _, c := range cases {
 		used, err := m.call(t, c.budget, c.fn, c.arg...)
@@ -129,7 +137,7 @@ func TestStartBecomesAnExport(t *testing.T) {
 		t.Error("arena_start did not run the start function")
 	}
 	_, info, err := meter.Meter(wasm)
-	if err != nil || !info.HasStart || info.Functions != 6 || len(info.Memories) != 1 || info.Memories[0].Max != 4 {
+	if err != nil || !info.HasStart || info.Functions != 8 || len(info.Memories) != 1 || info.Memories[0].Max != 4 {
 		t.Errorf("info: %+v %v", info, err)
 	}
 }

@@ -27,6 +27,7 @@ type Instance struct {
 	funcs map[string]api.Function
 	fuel  api.MutableGlobal
 	floor api.MutableGlobal // raised to stop the guest at its next check
+	mark  api.MutableGlobal // where the guest next yields (see package meter)
 }
 
 // task is what the instances of one task share.
@@ -87,11 +88,12 @@ func (t *task) instantiate() (*Instance, error) {
 		task: t, mod: mod, mem: mod.ExportedMemory("memory"), funcs: map[string]api.Function{},
 		fuel:  mod.ExportedGlobal(meter.FuelGlobal).(api.MutableGlobal),
 		floor: mod.ExportedGlobal(meter.FloorGlobal).(api.MutableGlobal),
+		mark:  mod.ExportedGlobal(meter.MarkGlobal).(api.MutableGlobal),
 	}
 	t.mu.Lock()
 	t.members = append(t.members, inst)
 	if t.stopped {
-		inst.floor.Set(math.MaxInt64)
+		inst.halt()
 	}
 	t.mu.Unlock()
 	for _, start := range []string{meter.StartExport, "_initialize"} {
@@ -124,8 +126,14 @@ func (t *task) stop(timedOut bool) {
 	t.timedOut = t.timedOut || timedOut
 	t.stopped = true
 	for _, m := range t.members {
-		m.floor.Set(math.MaxInt64)
+		m.halt()
 	}
+}
+
+// halt raises the floor and the mark, so the guest's next check traps.
+func (i *Instance) halt() {
+	i.floor.Set(math.MaxInt64)
+	i.mark.Set(math.MaxInt64)
 }
 
 func (t *task) close() {
@@ -170,6 +178,10 @@ func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
 	t := i.task
 	t.mu.Lock()
 	i.fuel.Set(uint64(t.left)) // the counter holds an int64 as raw bits
+	if !t.stopped {
+		// The first yield comes meter.YieldEvery fuel into the call.
+		i.mark.Set(uint64(max(t.left-meter.YieldEvery, 0)))
+	}
 	t.mu.Unlock()
 	begin := time.Now()
 	res, err := fn.Call(t.ctx, args...)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,6 +321,48 @@ func TestFuelEndsLoopsAndTheClockIsOnlyABackstop(t *testing.T) {
 	time.AfterFunc(20*time.Millisecond, cancel)
 	if _, err = li2.Call("opt_step", 0, 0, 0, 0, 0); err == nil || !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+}
+
+// Not parallel: it collects garbage, which stops every test. A guest that
+// calls functions in a loop spins for seconds while this test collects
+// garbage: the collection must finish while the guest still runs, which
+// it can only because the guest yields every meter.YieldEvery fuel.
+// Without yields it would wait for the guest's call to end.
+func TestGarbageCollectionDoesNotWaitForAGuest(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := NewEngine(4)
+	defer e.Close(context.Background())
+	spin, err := e.Load(ctx, fixture(t, "spincall"), optimizerABI, testLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spin.Release(ctx)
+	lim := testLimits()
+	lim.Fuel = 10_000_000_000 // seconds of spinning
+	lim.TaskTimeout = time.Minute
+	inst, err := spin.Instantiate(ctx, 1, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close(ctx)
+
+	var finished atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		_, err := inst.Call("opt_step", 0, 0, 0, 0, 0)
+		finished.Store(true)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the guest is spinning
+	runtime.GC()
+	if finished.Load() {
+		t.Fatal("the garbage collection waited for the guest's call to end")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled guest: %v", err)
 	}
 }
 

@@ -138,7 +138,8 @@ func (c *cli) wasmMeter(args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "wrote %s (%d bytes, from %d).\n"+
 		"Set the exported mutable i64 global %s to a budget before calling anything; it traps when the\n"+
-		"counter falls below %s (0 unless raised). Call %s first if it is exported (the old start function).\n",
-		*out, len(metered), len(wasm), meter.FuelGlobal, meter.FloorGlobal, meter.StartExport)
+		"counter falls below %s (0 unless raised). Leave %s at 0 (no yields).\n"+
+		"Call %s first if it is exported (the old start function).\n",
+		*out, len(metered), len(wasm), meter.FuelGlobal, meter.FloorGlobal, meter.MarkGlobal, meter.StartExport)
 	return nil
 }

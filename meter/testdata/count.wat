@@ -27,6 +27,21 @@
   (func (export "grow") (param $n i32) (result i32)
     (memory.grow (local.get $n)))
 
+  ;; calls(n) calls $nop n times. Segments: [block loop] 0, checked at entry;
+  ;; [local.get local.get i32.ge_u br_if call] 5, checked at the loop header
+  ;; (where this loop, which calls, may also yield); [local.get i32.const
+  ;; i32.add local.set br] 5; $nop's [end] 0, checked. On exit the header's
+  ;; segment is paid in full and [end] is free. Fuel: 10n + 5, yields or not.
+  (func (export "calls") (param $n i32)
+    (local $i i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $nop)
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+  (func $nop)
+
   ;; recurse never returns: every call pays at entry, so fuel stops it.
   (func $recurse (export "recurse") (call $recurse))
 
