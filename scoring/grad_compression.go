@@ -84,8 +84,9 @@ type gradCodec interface {
 	decompress(worker, t int, msg []byte, out []float64) error
 }
 
-// train runs data-parallel training: each step every worker draws its own
-// minibatch gradient and compresses it, the aggregator decompresses and
+// train runs data-parallel training: each step every worker draws a
+// minibatch from its own shard of the training data (workloads with data:
+// the k-th of K disjoint shards) and compresses its gradient, the aggregator decompresses and
 // averages the messages and steps. It returns the held-out loss.
 func (b *gradCompressionBench) train(task Task, codec gradCodec) (float64, error) {
 	w, err := newWorkload(task.Workload, task.Seed, b.p.config())
@@ -108,6 +109,9 @@ func (b *gradCompressionBench) train(task Task, codec gradCodec) (float64, error
 	for t := range b.p.Steps {
 		var loss float64
 		for k := range workers {
+			if s, ok := w.(sharded); ok {
+				s.setShard(k, workers)
+			}
 			l := w.grad(t, params, grads[k])
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				return l, nil

@@ -128,19 +128,32 @@ func (w *quadratic) grad(_ int, x, g []float64) float64 {
 
 func (w *quadratic) heldOut(x []float64) float64 { return w.loss(x) }
 
+// sharded is a workload whose training data can be split between
+// data-parallel workers: after setShard(k, n), grad draws only from the
+// k-th of n disjoint shards. Workloads without data ignore it.
+type sharded interface {
+	setShard(k, n int)
+}
+
 // dataset is a design matrix with targets, split into train and test.
 type dataset struct {
 	trainX, testX [][]float64
 	trainY, testY []float64
+	shard, shards int // minibatches come from examples shard, shard+shards, ...
 }
 
-// minibatch draws batch training examples with r, lets example add each
-// one's gradient into g and return its loss, and averages both.
+func (d *dataset) setShard(k, n int) { d.shard, d.shards = k, n }
+
+// minibatch draws batch training examples of the current shard with r,
+// lets example add each one's gradient into g and return its loss, and
+// averages both.
 func (d *dataset) minibatch(r *rng, batch int, g []float64, example func(x []float64, y float64) float64) float64 {
 	clear(g)
 	var loss float64
+	stride := max(1, d.shards)
+	size := (len(d.trainX) - d.shard + stride - 1) / stride
 	for range batch {
-		i := r.intn(len(d.trainX))
+		i := d.shard + stride*r.intn(size)
 		loss += example(d.trainX[i], d.trainY[i])
 	}
 	inv := 1 / float64(batch)
@@ -204,6 +217,8 @@ func newLogistic(seed uint64, c workloadConfig) *logistic {
 }
 
 func (w *logistic) dim() int { return w.d + 1 }
+
+func (w *logistic) setShard(k, n int) { w.data.setShard(k, n) }
 
 func (w *logistic) init(params []float64) { clear(params) }
 
@@ -293,6 +308,7 @@ func newMLP(seed uint64, c workloadConfig) *mlp {
 }
 
 func (w *mlp) dim() int              { return mlpParams }
+func (w *mlp) setShard(k, n int)     { w.data.setShard(k, n) }
 func (w *mlp) init(params []float64) { copy(params, w.init0) }
 
 // forward returns the prediction, leaving hidden activations in w.h.
