@@ -23,6 +23,24 @@ func testLimits() Limits {
 	return Limits{MaxModuleBytes: 1 << 20, MemoryPages: 16, Fuel: 1 << 30, TaskTimeout: 10 * time.Second, MaxLogBytes: 64}
 }
 
+// loadFixture loads testdata/name.wasm as an optimizer on an engine of its
+// own, released when the test ends.
+func loadFixture(t *testing.T, name string) *Module {
+	t.Helper()
+	ctx := context.Background()
+	e := NewEngine(4)
+	m, err := e.Load(ctx, fixture(t, name), optimizerABI, testLimits())
+	if err != nil {
+		e.Close(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Release(ctx)
+		e.Close(ctx)
+	})
+	return m
+}
+
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name + ".wasm")
@@ -167,14 +185,7 @@ func TestDiskCacheKeepsValidatedMeteredModules(t *testing.T) {
 func TestInstanceChecksPointersAndTimesOut(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := NewEngine(4)
-	defer e.Close(ctx)
-
-	bad, err := e.Load(ctx, fixture(t, "badptr"), optimizerABI, testLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bad.Release(ctx)
+	bad := loadFixture(t, "badptr")
 	inst, err := bad.Instantiate(ctx, 1, testLimits())
 	if err != nil {
 		t.Fatal(err)
@@ -202,13 +213,7 @@ func TestInstanceChecksPointersAndTimesOut(t *testing.T) {
 func TestSiblingsShareFuelButNotMemory(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := NewEngine(4)
-	defer e.Close(ctx)
-	loop, err := e.Load(ctx, fixture(t, "loop"), optimizerABI, testLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Release(ctx)
+	loop := loadFixture(t, "loop")
 	lim := testLimits()
 	lim.Fuel = 1_000_000
 	first, err := loop.Instantiate(ctx, 1, lim)
@@ -259,13 +264,7 @@ func isFuelExhausted(err error) bool {
 // that stops it waits for the collection. Alone, the timer has a core.
 func TestFuelEndsLoopsAndTheClockIsOnlyABackstop(t *testing.T) {
 	ctx := context.Background()
-	e := NewEngine(4)
-	defer e.Close(ctx)
-	loop, err := e.Load(ctx, fixture(t, "loop"), optimizerABI, testLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Release(ctx)
+	loop := loadFixture(t, "loop")
 
 	// The budget runs out: a deterministic failure, with the fuel it used.
 	lim := testLimits()
@@ -332,13 +331,7 @@ func TestFuelEndsLoopsAndTheClockIsOnlyABackstop(t *testing.T) {
 func TestGarbageCollectionDoesNotWaitForAGuest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e := NewEngine(4)
-	defer e.Close(context.Background())
-	spin, err := e.Load(ctx, fixture(t, "spincall"), optimizerABI, testLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spin.Release(ctx)
+	spin := loadFixture(t, "spincall")
 	lim := testLimits()
 	lim.Fuel = 10_000_000_000 // seconds of spinning
 	lim.TaskTimeout = time.Minute
