@@ -43,9 +43,6 @@ func parseActivationCompression(raw json.RawMessage) (Benchmark, error) {
 	if err := decodeParams(raw, &p); err != nil {
 		return nil, err
 	}
-	bad := func(field, format string, args ...any) error {
-		return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
-	}
 	if err := validateNames("workloads", p.Workloads, tensorNames); err != nil {
 		return nil, err
 	}
@@ -54,15 +51,15 @@ func parseActivationCompression(raw json.RawMessage) (Benchmark, error) {
 	}
 	switch {
 	case p.Tensors < 1 || p.Tensors > 64:
-		return nil, bad("tensors", "must be between 1 and 64, got %d", p.Tensors)
+		return nil, badParam("tensors", "must be between 1 and 64, got %d", p.Tensors)
 	case p.Rows < 1 || p.Rows > 4096:
-		return nil, bad("rows", "must be between 1 and 4096, got %d", p.Rows)
+		return nil, badParam("rows", "must be between 1 and 4096, got %d", p.Rows)
 	case p.Cols < 1 || p.Cols > 4096:
-		return nil, bad("cols", "must be between 1 and 4096, got %d", p.Cols)
+		return nil, badParam("cols", "must be between 1 and 4096, got %d", p.Cols)
 	case p.Rows*p.Cols > 1<<20:
-		return nil, bad("rows", "rows × cols must be at most 1048576 elements, got %d", p.Rows*p.Cols)
+		return nil, badParam("rows", "rows × cols must be at most 1048576 elements, got %d", p.Rows*p.Cols)
 	case !(p.FuelWeight >= 0 && p.FuelWeight <= 1):
-		return nil, bad("fuel_weight", "must be between 0 and 1, got %v", p.FuelWeight)
+		return nil, badParam("fuel_weight", "must be between 0 and 1, got %v", p.FuelWeight)
 	}
 	return &activationCompressionBench{p: p}, nil
 }

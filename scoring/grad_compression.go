@@ -49,18 +49,15 @@ func parseGradCompression(raw json.RawMessage) (Benchmark, error) {
 	if err := p.OptimizerParams.validate(); err != nil {
 		return nil, err
 	}
-	bad := func(field, format string, args ...any) error {
-		return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
-	}
 	switch {
 	case p.Workers < 1 || p.Workers > 16:
-		return nil, bad("workers", "must be between 1 and 16, got %d", p.Workers)
+		return nil, badParam("workers", "must be between 1 and 16, got %d", p.Workers)
 	case p.Budget < 1 || p.Budget > 1<<20:
-		return nil, bad("budget", "must be between 1 and 1048576 bytes, got %d", p.Budget)
+		return nil, badParam("budget", "must be between 1 and 1048576 bytes, got %d", p.Budget)
 	case !(p.LR > 0 && p.LR <= 10):
-		return nil, bad("lr", "must be in (0, 10], got %v", p.LR)
+		return nil, badParam("lr", "must be in (0, 10], got %v", p.LR)
 	case !(p.Momentum >= 0 && p.Momentum < 1):
-		return nil, bad("momentum", "must be in [0, 1), got %v", p.Momentum)
+		return nil, badParam("momentum", "must be in [0, 1), got %v", p.Momentum)
 	}
 	return &gradCompressionBench{p: p}, nil
 }
@@ -106,11 +103,12 @@ func (b *gradCompressionBench) train(task Task, codec gradCodec) (float64, error
 	if err := codec.init(n); err != nil {
 		return 0, err
 	}
+	shards, _ := w.(sharded)
 	for t := range b.p.Steps {
 		var loss float64
 		for k := range workers {
-			if s, ok := w.(sharded); ok {
-				s.setShard(k, workers)
+			if shards != nil {
+				shards.setShard(k, workers)
 			}
 			l := w.grad(t, params, grads[k])
 			if math.IsNaN(l) || math.IsInf(l, 0) {

@@ -46,7 +46,7 @@ func parseLRSchedule(raw json.RawMessage) (Benchmark, error) {
 		return nil, err
 	}
 	if !(p.Momentum >= 0 && p.Momentum < 1) {
-		return nil, arena.Errorf(arena.EINVALID, "params.momentum: must be in [0, 1), got %v", p.Momentum)
+		return nil, badParam("momentum", "must be in [0, 1), got %v", p.Momentum)
 	}
 	return &lrScheduleBench{p: p}, nil
 }

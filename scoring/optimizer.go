@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
 
@@ -67,9 +66,6 @@ func parseOptimizer(raw json.RawMessage) (Benchmark, error) {
 }
 
 func (p OptimizerParams) validate() error {
-	bad := func(field, format string, args ...any) error {
-		return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
-	}
 	if err := validateNames("workloads", p.Workloads, workloadNames); err != nil {
 		return err
 	}
@@ -77,19 +73,19 @@ func (p OptimizerParams) validate() error {
 		return err
 	}
 	if p.Steps < 1 || p.Steps > 100_000 {
-		return bad("steps", "must be between 1 and 100000, got %d", p.Steps)
+		return badParam("steps", "must be between 1 and 100000, got %d", p.Steps)
 	}
 	if p.Dim < 2 || p.Dim > 1024 {
-		return bad("dim", "must be between 2 and 1024, got %d", p.Dim)
+		return badParam("dim", "must be between 2 and 1024, got %d", p.Dim)
 	}
 	if !(p.Condition >= 1 && p.Condition <= 1e8) {
-		return bad("condition", "must be between 1 and 1e8, got %v", p.Condition)
+		return badParam("condition", "must be between 1 and 1e8, got %v", p.Condition)
 	}
 	if !(p.Noise >= 0 && p.Noise <= 10) {
-		return bad("noise", "must be between 0 and 10, got %v", p.Noise)
+		return badParam("noise", "must be between 0 and 10, got %v", p.Noise)
 	}
 	if p.Batch < 1 || p.Batch > 1024 {
-		return bad("batch", "must be between 1 and 1024, got %d", p.Batch)
+		return badParam("batch", "must be between 1 and 1024, got %d", p.Batch)
 	}
 	return nil
 }

@@ -98,17 +98,22 @@ func crossTasks(workloads []string, seeds []uint64) []Task {
 	return ts
 }
 
+// badParam is the error for an invalid parameter: it names the field.
+func badParam(field, format string, args ...any) error {
+	return arena.Errorf(arena.EINVALID, "params.%s: %s", field, fmt.Sprintf(format, args...))
+}
+
 // validateNames checks that names lists known ones, each at most once.
 func validateNames(field string, names, known []string) error {
 	if len(names) == 0 {
-		return arena.Errorf(arena.EINVALID, "params.%s: name at least one of %v", field, known)
+		return badParam(field, "name at least one of %v", known)
 	}
 	for i, w := range names {
 		if !slices.Contains(known, w) {
-			return arena.Errorf(arena.EINVALID, "params.%s: unknown workload %q (known: %v)", field, w, known)
+			return badParam(field, "unknown workload %q (known: %v)", w, known)
 		}
 		if slices.Contains(names[:i], w) {
-			return arena.Errorf(arena.EINVALID, "params.%s: %q is listed twice", field, w)
+			return badParam(field, "%q is listed twice", w)
 		}
 	}
 	return nil
@@ -117,14 +122,14 @@ func validateNames(field string, names, known []string) error {
 // validateSeeds checks a task seed list: 1 to 64 distinct seeds below 2^63.
 func validateSeeds(seeds []uint64) error {
 	if len(seeds) == 0 || len(seeds) > 64 {
-		return arena.Errorf(arena.EINVALID, "params.seeds: give between 1 and 64 seeds")
+		return badParam("seeds", "give between 1 and 64 seeds")
 	}
 	for i, s := range seeds {
 		if s > math.MaxInt64 {
-			return arena.Errorf(arena.EINVALID, "params.seeds: seed %d is above 2^63-1", s)
+			return badParam("seeds", "seed %d is above 2^63-1", s)
 		}
 		if slices.Contains(seeds[:i], s) {
-			return arena.Errorf(arena.EINVALID, "params.seeds: seed %d is listed twice", s)
+			return badParam("seeds", "seed %d is listed twice", s)
 		}
 	}
 	return nil
