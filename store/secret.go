@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SecretHiddenSeeds names the secret hidden seeds are derived from.
@@ -13,27 +15,24 @@ const SecretHiddenSeeds = "hidden_seeds"
 // the first time it is asked for. Every worker sharing the database gets
 // the same secret, so they all derive the same seeds.
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	var value []byte
+	err := s.pool.QueryRow(ctx, `SELECT value FROM server_secrets WHERE name = $1`, name).Scan(&value)
+	if err == nil {
+		return value, nil
+	}
+	if err != pgx.ErrNoRows {
+		return nil, fmt.Errorf("load secret %s: %w", name, err)
+	}
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("generate secret: %w", err)
 	}
-	var value []byte
-	// The no-op update makes RETURNING give the row whether this insert
-	// won or an earlier one did.
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO server_secrets (name, value) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-		RETURNING value`, name, fresh).Scan(&value)
-	if err != nil {
+	// Two first callers may race: the first insert wins, and both read it.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+		return nil, fmt.Errorf("create secret %s: %w", name, err)
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM server_secrets WHERE name = $1`, name).Scan(&value); err != nil {
 		return nil, fmt.Errorf("load secret %s: %w", name, err)
 	}
 	return value, nil
-}
-
-// nullIfZero stores an unset number as NULL.
-func nullIfZero(n int) *int {
-	if n == 0 {
-		return nil
-	}
-	return &n
 }

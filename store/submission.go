@@ -264,3 +264,11 @@ func (s *Store) Stale(ctx context.Context, queuedAfter, runningAfter time.Durati
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// nullIfZero stores an unset number as NULL.
+func nullIfZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
