@@ -11,6 +11,11 @@
 // exact and the same on every machine: it depends only on the module and
 // its inputs.
 //
+// A counted loop, whose number of passes follows from values known at its
+// entry and which nothing inside can change or cut short, pays for all its
+// passes on entry with one check instead of checking at every pass (see
+// counted.go): the same fuel for every run that ends.
+//
 // Loops that make calls check against a third global, arena_fuel_mark,
 // instead, and below it yield to the runtime (see checkAndYield) and move
 // the mark YieldEvery fuel on, never below the floor: they trap at the
@@ -38,7 +43,7 @@ import (
 
 // Version changes whenever the pass changes what a module pays: caches of
 // metered modules key on it, and stored fuel counts depend on it.
-const Version = 5
+const Version = 6
 
 // Names the pass adds. A module that already exports either is refused.
 const (
@@ -98,6 +103,10 @@ type Info struct {
 	Functions   int      `json:"functions"` // defined, not imported
 	HasStart    bool     `json:"has_start"`
 	GrowsTables bool     `json:"grows_tables"` // uses table.grow
+	Loops       int      `json:"loops"`
+	// CountedLoops are the loops that pay for all their passes on entry
+	// (see counted.go) instead of checking at every pass.
+	CountedLoops int `json:"counted_loops"`
 }
 
 var kindNames = [...]string{"func", "table", "memory", "global"}
@@ -117,6 +126,7 @@ type module struct {
 	importedFuncs uint32
 	globals       uint32 // imported + defined
 	start         int64  // start function index, or -1
+	opts          Options
 
 	// reused across function bodies
 	code []decoded
@@ -153,9 +163,23 @@ func Inspect(wasm []byte) (Info, error) {
 	return info, err
 }
 
+// Options change how Meter charges. The zero value is what Arena runs.
+type Options struct {
+	// CheckEveryPass turns off the charge on entry for counted loops (see
+	// counted.go): every loop then checks at every pass through its header.
+	// The fuel of a run that ends is the same either way; only the speed
+	// differs, which is what it is for (benchmarks and tests).
+	CheckEveryPass bool
+}
+
 // Meter returns the metered module and a description of the original.
 func Meter(wasm []byte) ([]byte, Info, error) {
-	m := &module{start: -1}
+	return MeterWith(wasm, Options{})
+}
+
+// MeterWith is Meter with options.
+func MeterWith(wasm []byte, opts Options) ([]byte, Info, error) {
+	m := &module{start: -1, opts: opts}
 	m.info.Size = len(wasm)
 	if len(wasm) < len(magic) || !bytes.Equal(wasm[:8], magic) {
 		return nil, m.info, errorf("not a WebAssembly 1.0 binary")
@@ -560,35 +584,56 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 	// The working copy is written back to the global wherever anything else
 	// can see it: before calls (and reloaded after), before the function
 	// returns or branches out of itself, and before it traps on purpose.
+	//
+	// A counted loop (see counted.go) pays for all its passes before its
+	// loop instruction, and its header pays nothing.
 	yields := loopsWithCalls(code)
+	var counted map[int]countedLoop
+	for k, c := range code {
+		if c.op != 0x03 {
+			continue
+		}
+		m.info.Loops++
+		if !m.opts.CheckEveryPass {
+			if l, ok := countLoop(code, body, k); ok {
+				m.info.CountedLoops++
+				if counted == nil {
+					counted = map[int]countedLoop{}
+				}
+				counted[k] = l
+			}
+		}
+	}
 	out = f.load(out)
 	depth := int64(0) // enclosing blocks; a branch to label depth leaves the function
 	for i := 0; i < len(code); {
-		j := i + 1
-		for j < len(code) && code[j-1].class != splitAfter && code[j-1].class != loopHeader {
-			j++
-		}
+		j := segmentEnd(code, i)
 		if i > 0 && isCall(code[i-1].op) {
 			out = f.load(out)
 		}
+		_, prepaid := counted[i-1]
 		checked := i == 0 || code[i-1].class == loopHeader
-		if cost := segmentCost(code[i:j]); cost > 0 || checked {
+		if cost := segmentCost(code[i:j]); (cost > 0 || checked) && !prepaid {
 			out = f.charge(out, cost, checked, i > 0 && yields[i-1])
 		}
 		// Copy the segment in as few runs as possible, interrupted only by
-		// bulk charges and write-backs.
+		// bulk charges, write-backs and counted loops' charges.
 		from := code[i].start
-		for _, c := range code[i:j] {
+		for k, c := range code[i:j] {
 			leaves := isCall(c.op) || c.op == 0x0F || c.op == 0x00 || // call, return, unreachable
 				(c.op == 0x0B && depth == 0) || // the function's end
 				(c.label >= 0 && c.label == depth) // br, br_if, br_table out of the function
-			if c.class >= bulkBytes || leaves {
+			l, isCounted := counted[i+k]
+			if c.class >= bulkBytes || leaves || isCounted {
 				out = append(out, body[from:c.start]...)
 				if c.class >= bulkBytes {
 					out = f.chargeBulk(out, c.class)
 				}
 				if leaves {
 					out = f.store(out)
+				}
+				if isCounted {
+					out = f.prepay(out, l)
 				}
 				from = c.start
 			}
@@ -603,6 +648,16 @@ func (m *module) meterBody(index uint32, body []byte, fuel uint32) ([]byte, erro
 		i = j
 	}
 	return out, nil
+}
+
+// segmentEnd returns the end of the segment that starts at code[i]: just
+// after the first instruction that ends the straight line or opens a loop.
+func segmentEnd(code []decoded, i int) int {
+	j := i + 1
+	for j < len(code) && code[j-1].class != splitAfter && code[j-1].class != loopHeader {
+		j++
+	}
+	return j
 }
 
 func isCall(op byte) bool { return op == 0x10 || op == 0x11 }

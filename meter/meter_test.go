@@ -27,10 +27,15 @@ func countModule(t *testing.T) (metered, []byte) {
 	return instantiate(t, wasm), wasm
 }
 
-func instantiate(t *testing.T, wasm []byte) metered {
+func instantiate(t testing.TB, wasm []byte) metered {
+	t.Helper()
+	return instantiateWith(t, wasm, meter.Options{})
+}
+
+func instantiateWith(t testing.TB, wasm []byte, opts meter.Options) metered {
 	t.Helper()
 	ctx := context.Background()
-	out, _, err := meter.Meter(wasm)
+	out, _, err := meter.MeterWith(wasm, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,27 +199,30 @@ func TestSpecDifferential(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatalf("no spec tests under %s", dir)
 	}
-	var modules, skipped, assertions atomic.Int64
+	var modules, skipped, assertions, counted atomic.Int64
 	t.Run("files", func(t *testing.T) {
 		for _, file := range files {
 			rel, _ := filepath.Rel(dir, file)
 			t.Run(rel, func(t *testing.T) {
 				t.Parallel()
-				m, s, a := runSpecFile(t, file, spectest)
-				modules.Add(m)
-				skipped.Add(s)
-				assertions.Add(a)
+				n := runSpecFile(t, file, spectest)
+				modules.Add(n.modules)
+				skipped.Add(n.skipped)
+				assertions.Add(n.assertions)
+				counted.Add(n.countedLoops)
 			})
 		}
 	})
-	t.Logf("spec differential: %d files, %d modules metered and compared (%d not accepted by wazero), %d assertions compared",
-		len(files), modules.Load(), skipped.Load(), assertions.Load())
-	if modules.Load() < 1000 || assertions.Load() < 40000 {
-		t.Errorf("too little of the spec suite ran: %d modules, %d assertions", modules.Load(), assertions.Load())
+	t.Logf("spec differential: %d files, %d modules metered and compared (%d not accepted by wazero, %d counted loops), %d assertions compared",
+		len(files), modules.Load(), skipped.Load(), counted.Load(), assertions.Load())
+	if modules.Load() < 1000 || assertions.Load() < 40000 || counted.Load() == 0 {
+		t.Errorf("too little of the spec suite ran: %d modules, %d assertions, %d counted loops", modules.Load(), assertions.Load(), counted.Load())
 	}
 }
 
-func runSpecFile(t *testing.T, file string, spectest []byte) (modules, skipped, assertions int64) {
+type specCounts struct{ modules, skipped, assertions, countedLoops int64 }
+
+func runSpecFile(t *testing.T, file string, spectest []byte) (n specCounts) {
 	ctx := context.Background()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -248,10 +251,10 @@ func runSpecFile(t *testing.T, file string, spectest []byte) (modules, skipped, 
 			}
 			plain.last, metered.last = nil, nil
 			if _, err := plain.rt.CompileModule(ctx, bin); err != nil {
-				skipped++ // wazero does not accept it: nothing to compare
+				n.skipped++ // wazero does not accept it: nothing to compare
 				continue
 			}
-			mbin, _, err := meter.Meter(bin)
+			mbin, info, err := meter.Meter(bin)
 			if err != nil {
 				t.Errorf("line %d: metering %s: %v", c.Line, c.Filename, err)
 				continue
@@ -266,7 +269,8 @@ func runSpecFile(t *testing.T, file string, spectest []byte) (modules, skipped, 
 				t.Errorf("line %d: %s instantiation differs: plain %v, metered %v", c.Line, c.Filename, perr, merr)
 				continue
 			}
-			modules++
+			n.modules++
+			n.countedLoops += int64(info.CountedLoops)
 			plain.last, metered.last = pm, mm
 			if c.Name != "" {
 				plain.byName[c.Name], metered.byName[c.Name] = pm, mm
@@ -285,11 +289,11 @@ func runSpecFile(t *testing.T, file string, spectest []byte) (modules, skipped, 
 				t.Errorf("line %d: metered: %v", c.Line, err)
 				continue
 			}
-			assertions++
+			n.assertions++
 			if !po.same(mo) {
 				t.Errorf("line %d: %s %s: plain %+v, metered %+v", c.Line, c.Type, c.Action.Field, po, mo)
 			}
 		}
 	}
-	return modules, skipped, assertions
+	return n
 }

@@ -82,6 +82,7 @@ func (c *cli) wasmInspect(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "sha256\t%s\n", out.SHA256)
 	}
 	fmt.Fprintf(tw, "functions\t%d defined, start function: %v\n", out.Functions, out.HasStart)
+	fmt.Fprintf(tw, "loops\t%d, %d of them counted (charged once on entry)\n", out.Loops, out.CountedLoops)
 	for i, m := range out.Memories {
 		fmt.Fprintf(tw, "memory %d\t%s pages\n", i, limitsText(m))
 	}
