@@ -53,6 +53,7 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 		{"reserved export", fixture(t, "reserved"), arena.StatusRejected, "reserved"},
 		{"threads", fixture(t, "atomics"), arena.StatusRejected, "threads"},
 		{"infinite loop", fixture(t, "loop"), arena.StatusFailed, "fuel exhausted"},
+		{"counted loop of 2^32 passes", fixture(t, "countedbomb"), arena.StatusFailed, "fuel exhausted"},
 		{"recursion without loops", fixture(t, "recurse"), arena.StatusFailed, "opt_step"},
 		{"mutual recursion with loops", fixture(t, "pingpong"), arena.StatusFailed, "opt_step"},
 		{"memory growth bomb", fixture(t, "membomb"), arena.StatusFailed, "fuel exhausted"},
