@@ -9,7 +9,8 @@ package meter
 // A loop is counted when its number of passes follows from two i32 values
 // known at entry and nothing in it can change that number or leave it
 // early: its body is straight-line code (no calls, no branches, no nested
-// blocks, no bulk operations), it neither writes the induction variable
+// blocks, no bulk operations: one segment, so the charge on entry covers
+// every instruction it runs), it neither writes the induction variable
 // except in its step nor writes the bound, and it has exactly one way
 // out. Two shapes qualify, the ones compilers and people write:
 //
@@ -138,24 +139,26 @@ func countLoop(code []decoded, body []byte, at int) (countedLoop, bool) {
 	case l.step != 1:
 		return none, false
 	}
-	// Nothing in the body may leave the loop, start a pass early, call out
-	// (a call may not return, and loops that call must yield) or move i or n.
-	depth := int64(0)
+	// A pass must be one segment, its header's, so that paying for the
+	// header pays for everything: with an if or a block inside, the later
+	// segments would subtract unchecked, and a loop that had paid only for
+	// its headers could run far past its budget before anything noticed.
+	// That also rules out calls, returns and nested loops. Within the
+	// segment, no br_if may leave the loop or start a pass early, and
+	// nothing but the step may move i or n.
+	passEnd := end // just after the br 0 at the top, the end at the bottom
+	if l.bottom {
+		passEnd = end + 1
+	}
+	if segmentEnd(code, at+1) != passEnd {
+		return none, false
+	}
 	for _, c := range code[first:last] {
-		switch {
-		case c.op == 0x02 || c.op == 0x03 || c.op == 0x04:
-			depth++
-		case c.op == 0x0B:
-			depth--
-		case isCall(c.op) || c.op == 0x0F: // call, call_indirect, return
-			return none, false
-		case c.label >= depth: // a branch to the loop's own label or beyond
-			return none, false
-		case (c.op == 0x21 || c.op == 0x22) && (c.local == l.i || c.local == l.n):
+		if c.label >= 0 || (c.op == 0x21 || c.op == 0x22) && (c.local == l.i || c.local == l.n) {
 			return none, false
 		}
 	}
-	l.cost = segmentCost(code[at+1 : segmentEnd(code, at+1)])
+	l.cost = segmentCost(code[at+1 : passEnd])
 	return l, true
 }
 

@@ -43,7 +43,7 @@ import (
 
 // Version changes whenever the pass changes what a module pays: caches of
 // metered modules key on it, and stored fuel counts depend on it.
-const Version = 6
+const Version = 7
 
 // Names the pass adds. A module that already exports either is refused.
 const (

@@ -114,7 +114,10 @@
         (br $next)))
     (local.get $acc))
 
-  ;; a body with its own branches, within itself
+  ;; near misses, checked at every pass
+
+  ;; a body with branches of its own, within itself: its later segments
+  ;; would pay unchecked, so the loop cannot pay for a pass on entry
   (func (export "top_if") (param $i i32) (param $n i32) (result i32)
     (local $acc i32)
     (block $out
@@ -137,8 +140,6 @@
       (local.set $acc (i32.xor (local.get $acc) (local.get $i)))
       (br_if $next (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (local.get $acc))
-
-  ;; near misses, checked at every pass
 
   ;; the body moves the bound
   (func (export "moves_bound") (param $i i32) (param $n i32) (result i32)
@@ -195,7 +196,7 @@
         (br $next)))
     (local.get $i))
 
-  ;; a loop with a nested loop counts only the inner one
+  ;; a loop with a nested loop: only the inner one is counted
   (func (export "nested") (param $i i32) (param $n i32) (result i32)
     (local $j i32) (local $acc i32)
     (block $out
