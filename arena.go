@@ -99,6 +99,11 @@ type Rules struct {
 	// official score is computed on them, over the same workloads as the
 	// public seeds; with none, it is the public-seed score.
 	HiddenSeeds int `json:"hidden_seeds"`
+	// DailySubmissions caps how many submissions one competitor may make
+	// to the challenge in any 24 hours, so no one can crowd the workers
+	// out; 0 means no cap. Modules refused at upload are never stored and
+	// do not count.
+	DailySubmissions int `json:"daily_submissions"`
 }
 
 // DefaultFuelPerTask is about 20 times what the heaviest shipped example
@@ -125,7 +130,7 @@ func DefaultLimits() Limits {
 }
 
 // DefaultRules are the rules a challenge gets when it names none.
-func DefaultRules() Rules { return Rules{Margin: 0.01, HiddenSeeds: 3} }
+func DefaultRules() Rules { return Rules{Margin: 0.01, HiddenSeeds: 3, DailySubmissions: 20} }
 
 // Submission is one module submitted to one challenge.
 type Submission struct {
@@ -226,6 +231,9 @@ func (r Rules) Validate() error {
 	}
 	if r.HiddenSeeds < 0 || r.HiddenSeeds > 64 {
 		return Errorf(EINVALID, "rules.hidden_seeds: must be between 0 and 64, got %d", r.HiddenSeeds)
+	}
+	if r.DailySubmissions < 0 || r.DailySubmissions > 10_000 {
+		return Errorf(EINVALID, "rules.daily_submissions: must be between 0 (no cap) and 10000, got %d", r.DailySubmissions)
 	}
 	return nil
 }

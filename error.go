@@ -12,6 +12,7 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ENOTFOUND     = "not_found"
 	ECONFLICT     = "conflict"
+	ERATELIMITED  = "rate_limited" // a cap is used up; the message says when it frees
 	EINTERNAL     = "internal"
 )
 

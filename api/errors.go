@@ -23,6 +23,8 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case arena.ECONFLICT:
 		return http.StatusConflict
+	case arena.ERATELIMITED:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}

@@ -25,6 +25,11 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, arena.Errorf(arena.EINVALID, "Content-Type must be application/wasm, got %q", r.Header.Get("Content-Type")))
 		return
 	}
+	// Before the module costs a read and a compilation.
+	if err := s.Store.SubmissionCap(ctx, c, p.CompetitorID); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	module, err := io.ReadAll(io.LimitReader(r.Body, int64(c.Limits.MaxModuleBytes)+1))
 	if err != nil {
 		s.Error(w, r, arena.Errorf(arena.EINVALID, "reading the module: %v", err))

@@ -52,9 +52,7 @@ func scanChampion(row pgx.Row) (int64, arena.Champion, error) {
 	return id, c, err
 }
 
-func championQuery(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, challengeID int64) (arena.Champion, error) {
+func championQuery(ctx context.Context, q rowQuerier, challengeID int64) (arena.Champion, error) {
 	_, c, err := scanChampion(q.QueryRow(ctx, championSelect+`
 		WHERE cr.challenge_id = $1
 		ORDER BY cr.challenge_id, cr.id DESC`, challengeID))

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/arena-dev/arena"
@@ -197,5 +198,57 @@ func TestStaleSubmissionsAreReturnedOnce(t *testing.T) {
 	}
 	if ids, _ := s.Stale(ctx, 3600e9, 3600e9, 10); len(ids) != 0 {
 		t.Errorf("just-touched rows returned again: %v", ids)
+	}
+}
+
+func TestDailySubmissionCap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	c := newChallenge(t, s, "capped", 0.01)
+	c.Rules.DailySubmissions = 3
+	alice, _, err := s.CreateCompetitor(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _, err := s.CreateCompetitor(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Eight submissions of alice's at once: the lock lets exactly three in.
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			_, err := s.CreateSubmission(ctx, c, alice.ID, []byte{0, 'a', 's', 'm', byte(i)})
+			errs <- err
+		}()
+	}
+	accepted := 0
+	for range 8 {
+		switch err := <-errs; arena.ErrorCode(err) {
+		case "":
+			accepted++
+		case arena.ERATELIMITED:
+			if !strings.Contains(arena.ErrorMessage(err), "(its daily cap) and you have made them; your next is allowed from") {
+				t.Errorf("cap message: %q", arena.ErrorMessage(err))
+			}
+		default:
+			t.Errorf("submission: %v", err)
+		}
+	}
+	if accepted != 3 {
+		t.Errorf("%d of 8 concurrent submissions accepted under a cap of 3", accepted)
+	}
+	if err := s.SubmissionCap(ctx, c, alice.ID); arena.ErrorCode(err) != arena.ERATELIMITED {
+		t.Errorf("alice after her cap: %v, want rate_limited", err)
+	}
+	// The cap is per competitor, and 0 lifts it.
+	if err := s.SubmissionCap(ctx, c, bob.ID); err != nil {
+		t.Errorf("bob: %v", err)
+	}
+	c.Rules.DailySubmissions = 0
+	if _, err := s.CreateSubmission(ctx, c, alice.ID, []byte("another")); err != nil {
+		t.Errorf("no cap: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -24,19 +25,32 @@ func checkID(id string) error {
 
 // CreateSubmission stores module as a queued submission. An identical
 // module already in the challenge is a conflict: it belongs to whoever
-// submitted it first.
+// submitted it first. A competitor who has used the challenge's daily cap
+// gets a rate_limited error.
 func (s *Store) CreateSubmission(ctx context.Context, ch arena.Challenge, competitorID int64, module []byte) (arena.Submission, error) {
 	sum := sha256.Sum256(module)
 	sub := arena.Submission{ChallengeID: ch.ID, Challenge: ch.Slug, CompetitorID: competitorID,
 		SHA256: hex.EncodeToString(sum[:]), Size: len(module), Status: arena.StatusQueued}
-	err := s.pool.QueryRow(ctx, `
-		WITH ins AS (
-			INSERT INTO submissions (challenge_id, competitor_id, sha256, module)
-			VALUES ($1, $2, $3, $4)
-			RETURNING id::text, created_at, competitor_id)
-		SELECT ins.id, ins.created_at, c.name FROM ins JOIN competitors c ON c.id = ins.competitor_id`,
-		ch.ID, competitorID, sum[:], module,
-	).Scan(&sub.ID, &sub.CreatedAt, &sub.Competitor)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if ch.Rules.DailySubmissions > 0 {
+			// One submission of a competitor's at a time, so two at once
+			// cannot both take the last slot.
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM competitors WHERE id = $1 FOR UPDATE`, competitorID); err != nil {
+				return fmt.Errorf("lock competitor: %w", err)
+			}
+			if err := submissionCap(ctx, tx, ch, competitorID); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRow(ctx, `
+			WITH ins AS (
+				INSERT INTO submissions (challenge_id, competitor_id, sha256, module)
+				VALUES ($1, $2, $3, $4)
+				RETURNING id::text, created_at, competitor_id)
+			SELECT ins.id, ins.created_at, c.name FROM ins JOIN competitors c ON c.id = ins.competitor_id`,
+			ch.ID, competitorID, sum[:], module,
+		).Scan(&sub.ID, &sub.CreatedAt, &sub.Competitor)
+	})
 	if isUniqueViolation(err, "submissions_challenge_id_sha256_key") {
 		var firstID, firstBy string
 		var firstCompetitor int64
@@ -50,10 +64,43 @@ func (s *Store) CreateSubmission(ctx context.Context, ch arena.Challenge, compet
 		}
 		return sub, arena.Errorf(arena.ECONFLICT, "an identical module was already submitted to %s by %s; it is theirs", ch.Slug, firstBy)
 	}
+	if arena.ErrorCode(err) == arena.ERATELIMITED {
+		return sub, err
+	}
 	if err != nil {
 		return sub, fmt.Errorf("insert submission: %w", err)
 	}
 	return sub, nil
+}
+
+// SubmissionCap returns a rate_limited error, saying when the next slot
+// frees, when the competitor has used the challenge's daily cap. The API
+// asks before it spends a compilation on the module; CreateSubmission
+// asks again under a lock.
+func (s *Store) SubmissionCap(ctx context.Context, ch arena.Challenge, competitorID int64) error {
+	return submissionCap(ctx, s.pool, ch, competitorID)
+}
+
+func submissionCap(ctx context.Context, q rowQuerier, ch arena.Challenge, competitorID int64) error {
+	limit := ch.Rules.DailySubmissions
+	if limit <= 0 {
+		return nil
+	}
+	// The limit-th newest submission of the last 24 hours, if there is
+	// one, is the cap reached; a slot frees when it turns a day old.
+	var at time.Time
+	err := q.QueryRow(ctx, `
+		SELECT created_at FROM submissions
+		WHERE challenge_id = $1 AND competitor_id = $2 AND created_at > now() - interval '24 hours'
+		ORDER BY created_at DESC OFFSET $3 LIMIT 1`, ch.ID, competitorID, limit-1).Scan(&at)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("count recent submissions: %w", err)
+	}
+	return arena.Errorf(arena.ERATELIMITED, "%s takes %d submissions per competitor in any 24 hours (its daily cap) and you have made them; your next is allowed from %s",
+		ch.Slug, limit, at.Add(24*time.Hour).UTC().Format(time.RFC3339))
 }
 
 const submissionColumns = `s.id::text, ch.id, ch.slug, s.competitor_id, co.name, encode(s.sha256, 'hex'),

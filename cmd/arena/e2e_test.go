@@ -362,6 +362,28 @@ func TestEndToEnd(t *testing.T) {
 	if code := s.call(t, "GET", "/api/v1/challenges/lr/champion", "", "", nil, &champ); code != 200 || champ.Competitor != "alice" {
 		t.Errorf("lr_schedule champion: %d %+v", code, champ)
 	}
+
+	// A daily cap of one: bob's second submission is refused before its
+	// bytes are even looked at, and alice still has her slot.
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json",
+		[]byte(`{"slug":"capped","kind":"optimizer","params":{"seeds":[1]},"rules":{"daily_submissions":1}}`), nil); code != 201 {
+		t.Fatalf("create capped challenge: %d", code)
+	}
+	signsgd, _ := os.ReadFile(ex["optimizer/signsgd"])
+	if code := s.call(t, "POST", "/api/v1/challenges/capped/submissions", bob.APIKey, "application/wasm", signsgd, nil); code != 202 {
+		t.Errorf("bob's first capped submission: %d", code)
+	}
+	if code := s.call(t, "POST", "/api/v1/challenges/capped/submissions", bob.APIKey, "application/wasm", junk, &e); code != 429 ||
+		e.Error.Code != "rate_limited" || !strings.Contains(e.Error.Message, "daily cap") {
+		t.Errorf("bob over his cap: %d %+v", code, e)
+	}
+	out, code = s.arena(t, aliceKey, "submit", "--challenge", "capped", ex["optimizer/momentum"])
+	if code != 0 {
+		t.Errorf("alice under the cap: exit %d\n%s", code, out)
+	}
+	if out, code = s.arena(t, aliceKey, "submit", "--challenge", "capped", ex["optimizer/adam"]); code == 0 {
+		t.Errorf("alice over the cap: exit %d\n%s", code, out)
+	}
 }
 
 // TestEvalMatchesServer checks that arena eval scores exactly what the
