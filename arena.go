@@ -149,6 +149,7 @@ type Submission struct {
 	FuelUsed     *int64       `json:"fuel_used"`
 	FailedTasks  int          `json:"failed_tasks"`
 	Attempts     int          `json:"attempts"`
+	TimedOut     bool         `json:"timed_out,omitempty"` // cut short by the wall-clock safety net; not charged to the daily cap
 	CreatedAt    time.Time    `json:"created_at"`
 	FinishedAt   *time.Time   `json:"finished_at"`
 	Tasks        []TaskResult `json:"tasks,omitempty"`
@@ -183,6 +184,10 @@ type Evaluation struct {
 	FailedTasks      int          `json:"failed_tasks"`
 	BenchmarkVersion int          `json:"benchmark_version"`
 	Tasks            []TaskResult `json:"tasks"`
+	// TimedOut says the wall-clock safety net cut the evaluation short:
+	// not reproducible, and perhaps the machine's doing rather than the
+	// module's, so it does not count against the competitor's daily cap.
+	TimedOut bool `json:"timed_out,omitempty"`
 	// GuestTime is the wall time spent inside the module, for benchmark
 	// reports; it is not part of the (reproducible) result.
 	GuestTime time.Duration `json:"-"`

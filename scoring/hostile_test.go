@@ -106,7 +106,7 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 	}
 
 	res, err = Evaluate(context.Background(), eng, b, lim, good, nil)
-	if err != nil || res.Status != arena.StatusScored {
+	if err != nil || res.Status != arena.StatusScored || res.TimedOut {
 		t.Fatalf("good module after hostile ones: %v %s %s", err, res.Status, res.Error)
 	}
 }
@@ -128,7 +128,7 @@ func TestTimeOutSkipsTheRemainingTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != arena.StatusFailed || res.FailedTasks != len(res.Tasks) || !strings.Contains(res.Error, "exceeded the time limit") {
+	if res.Status != arena.StatusFailed || res.FailedTasks != len(res.Tasks) || !strings.Contains(res.Error, "exceeded the time limit") || !res.TimedOut {
 		t.Fatalf("status %s, %d of %d failed, error %q", res.Status, res.FailedTasks, len(res.Tasks), res.Error)
 	}
 	for _, task := range res.Tasks[1:] {

@@ -200,6 +200,7 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 				return res, err
 			}
 			tr, timedOut = run.result, run.timedOut
+			res.TimedOut = res.TimedOut || timedOut
 			res.GuestTime += run.guest
 		}
 		tr.Hidden = i >= public

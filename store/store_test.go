@@ -243,6 +243,23 @@ func TestDailySubmissionCap(t *testing.T) {
 	if err := s.SubmissionCap(ctx, c, alice.ID); arena.ErrorCode(err) != arena.ERATELIMITED {
 		t.Errorf("alice after her cap: %v, want rate_limited", err)
 	}
+	// An evaluation the wall-clock safety net cut short gives its slot back.
+	subs, err := s.Submissions(ctx, c.ID, alice.ID, 10)
+	if err != nil || len(subs) != 3 {
+		t.Fatalf("alice's submissions: %d, %v", len(subs), err)
+	}
+	if _, err := s.Start(ctx, subs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(ctx, subs[0].ID, arena.Evaluation{Status: arena.StatusFailed, Error: "exceeded the time limit", TimedOut: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SubmissionCap(ctx, c, alice.ID); err != nil {
+		t.Errorf("alice after a timed-out evaluation: %v, want a free slot", err)
+	}
+	if sub, err := s.Submission(ctx, subs[0].ID); err != nil || !sub.TimedOut {
+		t.Errorf("the timed-out submission does not say so: %+v %v", sub, err)
+	}
 	// The cap is per competitor, and 0 lifts it.
 	if err := s.SubmissionCap(ctx, c, bob.ID); err != nil {
 		t.Errorf("bob: %v", err)
