@@ -199,17 +199,41 @@ type LeaderboardEntry struct {
 	Competitor   string    `json:"competitor"`
 	SubmissionID string    `json:"submission_id"`
 	Score        float64   `json:"score"`
+	Round        int       `json:"round"` // the round whose hidden seeds gave Score
 	ScoredAt     time.Time `json:"scored_at"`
 }
 
 // Champion is the submission that currently holds a challenge's crown.
 type Champion struct {
-	Challenge    string    `json:"challenge"`
-	SubmissionID string    `json:"submission_id"`
-	Competitor   string    `json:"competitor"`
-	Score        float64   `json:"score"`
-	SHA256       string    `json:"sha256"`
-	CrownedAt    time.Time `json:"crowned_at"`
+	Challenge    string `json:"challenge"`
+	SubmissionID string `json:"submission_id"`
+	Competitor   string `json:"competitor"`
+	// Score is the champion's official score as of its latest evaluation,
+	// in Round: a new round re-evaluates the champion on its seeds.
+	Score     float64   `json:"score"`
+	Round     int       `json:"round,omitempty"`
+	SHA256    string    `json:"sha256"`
+	CrownedAt time.Time `json:"crowned_at"`
+}
+
+// Round is one round of a challenge. Its hidden seeds are committed to
+// when it opens and revealed when it closes: Commitment is the hex
+// SHA-256 of Salt followed by each seed as 8 big-endian bytes.
+type Round struct {
+	Round       int        `json:"round"`
+	OpenedAt    time.Time  `json:"opened_at"`
+	ClosedAt    *time.Time `json:"closed_at"`
+	HiddenSeeds int        `json:"hidden_seeds"`
+	Commitment  string     `json:"commitment,omitempty"` // none without hidden seeds
+	Salt        string     `json:"salt,omitempty"`       // hex, once closed
+	Seeds       []uint64   `json:"seeds,omitempty"`      // once closed
+}
+
+// RoundChange is what opening a challenge's next round did.
+type RoundChange struct {
+	Closed    Round  `json:"closed"`
+	Opened    Round  `json:"opened"`
+	Rescoring string `json:"rescoring,omitempty"` // the champion's submission, queued for the new round's seeds
 }
 
 // Validate checks that every limit is in its allowed range.

@@ -95,12 +95,13 @@ func (s *Server) listChallenges(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"challenges": cs})
 }
 
-// challengeView adds what a competitor needs to aim: the ABI and the
-// current score to beat.
+// challengeView adds what a competitor needs to aim: the ABI, the
+// current score to beat, and the commitment to the round's hidden seeds.
 type challengeView struct {
 	arena.Challenge
-	ABI         []string `json:"abi"`
-	ScoreToBeat float64  `json:"score_to_beat"`
+	ABI            []string `json:"abi"`
+	ScoreToBeat    float64  `json:"score_to_beat"`
+	SeedCommitment string   `json:"seed_commitment,omitempty"`
 }
 
 func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request) {
@@ -121,6 +122,14 @@ func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request) {
 	case arena.ErrorCode(err) != arena.ENOTFOUND:
 		s.Error(w, r, err)
 		return
+	}
+	rounds, err := s.Store.Rounds(r.Context(), c)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if len(rounds) > 0 {
+		v.SeedCommitment = rounds[len(rounds)-1].Commitment
 	}
 	writeJSON(w, http.StatusOK, v)
 }

@@ -45,6 +45,8 @@ func (s *Server) Router(web http.Handler) http.Handler {
 			r.Get("/champion", s.champion)
 			r.Get("/champion/module", s.championModule)
 			r.Get("/champion/events", s.championEvents)
+			r.Get("/rounds", s.listRounds)
+			r.With(s.require(arena.RoleAdmin)).Post("/rounds", s.advanceRound)
 		})
 		r.Get("/submissions/{id}", s.getSubmission)
 	})

@@ -154,6 +154,21 @@ func (c *Client) Leaderboard(ctx context.Context, slug string) ([]arena.Leaderbo
 	return lb.Entries, c.getJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/leaderboard", &lb)
 }
 
+// Rounds fetches a challenge's rounds: commitments, and the salt and
+// seeds of closed ones.
+func (c *Client) Rounds(ctx context.Context, slug string) ([]arena.Round, error) {
+	var rs struct {
+		Rounds []arena.Round `json:"rounds"`
+	}
+	return rs.Rounds, c.getJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/rounds", &rs)
+}
+
+// OpenRound closes a challenge's round and opens the next (admin key).
+func (c *Client) OpenRound(ctx context.Context, slug string) (arena.RoundChange, error) {
+	var ch arena.RoundChange
+	return ch, c.postJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/rounds", struct{}{}, &ch)
+}
+
 // Champion fetches a challenge's current champion.
 func (c *Client) Champion(ctx context.Context, slug string) (arena.Champion, error) {
 	var ch arena.Champion

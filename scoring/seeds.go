@@ -4,14 +4,17 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
+
+	"github.com/arena-dev/arena"
 )
 
 // HiddenSeeds derives the n hidden seeds of a challenge's round from the
 // server's secret. This is the one place hidden seeds come from: the
-// workers call it, and so will a later reveal that lets anyone recompute a
-// round's official scores. Seeds are distinct, below 2^63 (as public seeds
+// workers call it, and the API reveals them once the round closes, so
+// anyone can recompute the round's official scores. Seeds are distinct, below 2^63 (as public seeds
 // are), and independent across challenges and rounds.
 func HiddenSeeds(secret []byte, challenge string, round, n int) []uint64 {
 	seeds := make([]uint64, 0, n)
@@ -26,4 +29,43 @@ func HiddenSeeds(secret []byte, challenge string, round, n int) []uint64 {
 		}
 	}
 	return seeds
+}
+
+// RoundSalt derives the salt of a round's seed commitment from the
+// server's secret. Published with the seeds when the round closes, it
+// keeps the commitment from being brute-forced while the round is open
+// (a single 63-bit seed would otherwise be within reach).
+func RoundSalt(secret []byte, challenge string, round int) []byte {
+	mac := hmac.New(sha256.New, secret)
+	fmt.Fprintf(mac, "arena round salt v1\x00%s\x00%d", challenge, round)
+	return mac.Sum(nil)
+}
+
+// SeedCommitment is what a round publishes when it opens: the hex SHA-256
+// of the salt followed by each hidden seed as 8 big-endian bytes. Once
+// the round closes and salt and seeds are revealed, anyone can check
+// them against it.
+func SeedCommitment(salt []byte, seeds []uint64) string {
+	h := sha256.New()
+	h.Write(salt)
+	var b [8]byte
+	for _, s := range seeds {
+		binary.BigEndian.PutUint64(b[:], s)
+		h.Write(b[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// DescribeRound fills in a round's seed commitment and, once the round
+// has closed, the salt and hidden seeds that open it.
+func DescribeRound(secret []byte, challenge string, r *arena.Round) {
+	if r.HiddenSeeds == 0 {
+		return // official scores use the public seeds: nothing to commit to
+	}
+	seeds := HiddenSeeds(secret, challenge, r.Round, r.HiddenSeeds)
+	salt := RoundSalt(secret, challenge, r.Round)
+	r.Commitment = SeedCommitment(salt, seeds)
+	if r.ClosedAt != nil {
+		r.Salt, r.Seeds = hex.EncodeToString(salt), seeds
+	}
 }

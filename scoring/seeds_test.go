@@ -41,6 +41,36 @@ func TestHiddenSeedsComeFromTheSecretChallengeAndRound(t *testing.T) {
 	}
 }
 
+func TestSeedCommitmentBindsSaltAndSeeds(t *testing.T) {
+	t.Parallel()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	seeds := HiddenSeeds(secret, "opt", 1, 3)
+	salt := RoundSalt(secret, "opt", 1)
+	commitment := SeedCommitment(salt, seeds)
+	// Pinned (computed apart, with Python's hashlib): the encoding is
+	// public, so every verifier must agree on it.
+	if got := SeedCommitment([]byte{1, 2}, []uint64{1, 1 << 40}); got != "c61ee529eea19282813039864a3ae0be7f56bd1d662a27403fcd012548a957d9" {
+		t.Errorf("commitment of salt 0102 and seeds 1, 2^40: %s", got)
+	}
+	if len(salt) != 32 || len(commitment) != 64 {
+		t.Fatalf("salt %d bytes, commitment %q", len(salt), commitment)
+	}
+	if SeedCommitment(salt, seeds) != commitment {
+		t.Error("the same salt and seeds committed differently")
+	}
+	for name, other := range map[string]string{
+		"another seed":          SeedCommitment(salt, []uint64{seeds[0], seeds[1], seeds[2] + 1}),
+		"seeds reordered":       SeedCommitment(salt, []uint64{seeds[1], seeds[0], seeds[2]}),
+		"one seed fewer":        SeedCommitment(salt, seeds[:2]),
+		"another round's salt":  SeedCommitment(RoundSalt(secret, "opt", 2), seeds),
+		"another secret's salt": SeedCommitment(RoundSalt([]byte("x"), "opt", 1), seeds),
+	} {
+		if other == commitment {
+			t.Errorf("%s gives the same commitment", name)
+		}
+	}
+}
+
 func TestEvaluateScoresHiddenSeedsOfficiallyAndPublicOnesApart(t *testing.T) {
 	t.Parallel()
 	eng := sandbox.NewEngine(4)

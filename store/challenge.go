@@ -27,9 +27,12 @@ func (s *Store) CreateChallenge(ctx context.Context, c *arena.Challenge) error {
 	limits, _ := json.Marshal(c.Limits)
 	rules, _ := json.Marshal(c.Rules)
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO challenges (slug, title, description, kind, benchmark_version, params, limits, rules)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		RETURNING id, round, created_at`,
+		WITH ch AS (
+			INSERT INTO challenges (slug, title, description, kind, benchmark_version, params, limits, rules)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			RETURNING id, round, created_at),
+		r AS (INSERT INTO rounds (challenge_id, round, opened_at) SELECT id, round, created_at FROM ch)
+		SELECT id, round, created_at FROM ch`,
 		c.Slug, c.Title, c.Description, c.Kind, c.BenchmarkVersion, []byte(c.Params), limits, rules,
 	).Scan(&c.ID, &c.Round, &c.CreatedAt)
 	if isUniqueViolation(err, "challenges_slug_key") {

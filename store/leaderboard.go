@@ -13,10 +13,11 @@ import (
 // to whoever scored first.
 func (s *Store) Leaderboard(ctx context.Context, challengeID int64) ([]arena.LeaderboardEntry, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT name, id, score, finished_at FROM (
-			SELECT DISTINCT ON (s.competitor_id) co.name, s.id::text AS id, s.score, s.finished_at
+		SELECT name, id, score, round, finished_at FROM (
+			SELECT DISTINCT ON (s.competitor_id) co.name, s.id::text AS id, s.score, COALESCE(s.round, 1) AS round, s.finished_at
 			FROM submissions s JOIN competitors co ON co.id = s.competitor_id
-			WHERE s.challenge_id = $1 AND s.status = 'scored'
+			-- a champion being scored again for a new round keeps its place
+			WHERE s.challenge_id = $1 AND (s.status = 'scored' OR s.status IN ('queued', 'running') AND s.score IS NOT NULL)
 			ORDER BY s.competitor_id, s.score DESC, s.finished_at, s.id
 		) best
 		ORDER BY score DESC, finished_at, id`, challengeID)
@@ -27,7 +28,7 @@ func (s *Store) Leaderboard(ctx context.Context, challengeID int64) ([]arena.Lea
 	out := []arena.LeaderboardEntry{}
 	for rows.Next() {
 		e := arena.LeaderboardEntry{Rank: len(out) + 1}
-		if err := rows.Scan(&e.Competitor, &e.SubmissionID, &e.Score, &e.ScoredAt); err != nil {
+		if err := rows.Scan(&e.Competitor, &e.SubmissionID, &e.Score, &e.Round, &e.ScoredAt); err != nil {
 			return nil, fmt.Errorf("leaderboard: %w", err)
 		}
 		out = append(out, e)
@@ -36,10 +37,12 @@ func (s *Store) Leaderboard(ctx context.Context, challengeID int64) ([]arena.Lea
 }
 
 // championSelect reads current champions: the latest crowning of each
-// challenge, with what a trainer needs to know about it.
+// challenge, with what a trainer needs to know about it. The score is the
+// submission's latest official one, which a new round replaces (0 when
+// the champion failed on a new round's seeds: the bar is the baseline's).
 const championSelect = `
 	SELECT DISTINCT ON (cr.challenge_id) cr.challenge_id, ch.slug, cr.submission_id::text, co.name,
-		cr.score, encode(s.sha256, 'hex'), cr.crowned_at
+		COALESCE(s.score, 0), COALESCE(s.round, 1), encode(s.sha256, 'hex'), cr.crowned_at
 	FROM crownings cr
 	JOIN challenges ch ON ch.id = cr.challenge_id
 	JOIN submissions s ON s.id = cr.submission_id
@@ -48,7 +51,7 @@ const championSelect = `
 func scanChampion(row pgx.Row) (int64, arena.Champion, error) {
 	var id int64
 	var c arena.Champion
-	err := row.Scan(&id, &c.Challenge, &c.SubmissionID, &c.Competitor, &c.Score, &c.SHA256, &c.CrownedAt)
+	err := row.Scan(&id, &c.Challenge, &c.SubmissionID, &c.Competitor, &c.Score, &c.Round, &c.SHA256, &c.CrownedAt)
 	return id, c, err
 }
 

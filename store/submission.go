@@ -247,7 +247,9 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation) (*ar
 		if err != nil {
 			return fmt.Errorf("record result: %w", err)
 		}
+		// A champion scored again for a new round replaces its tasks.
 		batch := &pgx.Batch{}
+		batch.Queue(`DELETE FROM task_results WHERE submission_id = $1`, id)
 		for i, t := range ev.Tasks {
 			batch.Queue(`
 				INSERT INTO task_results (submission_id, idx, workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log)
@@ -274,14 +276,23 @@ func crown(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score f
 	if err != nil {
 		return nil, fmt.Errorf("lock challenge: %w", err)
 	}
+	// The bar is the champion's latest official score: after a new round
+	// its score on that round's seeds, once it has one (a champion that
+	// failed it has none, and the bar is the baseline's).
 	bar := 0.0 // the baseline's score
-	var current float64
-	err = tx.QueryRow(ctx, `SELECT score FROM crownings WHERE challenge_id = $1 ORDER BY id DESC LIMIT 1`, challengeID).Scan(&current)
+	var champion string
+	var current *float64
+	err = tx.QueryRow(ctx, `
+		SELECT cr.submission_id::text, s.score FROM crownings cr JOIN submissions s ON s.id = cr.submission_id
+		WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, challengeID).Scan(&champion, &current)
 	switch {
-	case err == nil:
-		bar = max(bar, current)
-	case err != pgx.ErrNoRows:
+	case err == pgx.ErrNoRows:
+	case err != nil:
 		return nil, fmt.Errorf("load champion: %w", err)
+	case champion == id:
+		return nil, nil // the champion, scored again for a new round
+	case current != nil:
+		bar = max(bar, *current)
 	}
 	if score <= bar+margin {
 		return nil, nil

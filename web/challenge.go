@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 
@@ -26,6 +27,12 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	rounds, err := h.store.Rounds(ctx, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	slices.Reverse(rounds) // the current round first
 	var champ *arena.Champion
 	if ch, err := h.store.Champion(ctx, c); err == nil {
 		champ = &ch
@@ -41,6 +48,6 @@ func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(c.Params, &params)
 	h.render(w, r, http.StatusOK, "challenge", map[string]any{
 		"Title": c.Title, "Challenge": c, "Params": params, "Entries": entries,
-		"Recent": recent, "Champion": champ, "ScoreToBeat": toBeat,
+		"Recent": recent, "Champion": champ, "ScoreToBeat": toBeat, "Rounds": rounds,
 	})
 }

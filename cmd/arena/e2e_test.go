@@ -592,3 +592,126 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundsRevealSeedsAndRescoreTheChampion walks a round change on the
+// real stack: the open round publishes only a commitment to its hidden
+// seeds; opening the next reveals them, and arena eval --round recomputes
+// the closed round's official score from them; the champion is scored
+// again on the new round's seeds and keeps its crown meanwhile.
+func TestRoundsRevealSeedsAndRescoreTheChampion(t *testing.T) {
+	t.Parallel()
+	const signsgd = "../../examples/optimizer/signsgd.wasm" // hand-written: quick to compile under -race
+	s := startServer(t)
+	key, _ := s.arena(t, "", "register", "erin")
+	key = strings.TrimSpace(key)
+	spec := `{"slug":"rounds","kind":"optimizer","params":{"seeds":[1],"steps":60}}`
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
+		t.Fatal("create challenge", code)
+	}
+	var view struct {
+		SeedCommitment string `json:"seed_commitment"`
+	}
+	s.call(t, "GET", "/api/v1/challenges/rounds", "", "", nil, &view)
+	var rs struct{ Rounds []arena.Round }
+	s.call(t, "GET", "/api/v1/challenges/rounds/rounds", "", "", nil, &rs)
+	if len(rs.Rounds) != 1 || rs.Rounds[0].Round != 1 || rs.Rounds[0].ClosedAt != nil || len(view.SeedCommitment) != 64 ||
+		rs.Rounds[0].Commitment != view.SeedCommitment || rs.Rounds[0].Salt != "" || rs.Rounds[0].Seeds != nil {
+		t.Fatalf("an open round shows its commitment and nothing else: %+v, challenge's commitment %q", rs.Rounds, view.SeedCommitment)
+	}
+
+	out, code := s.arena(t, key, "submit", "--challenge", "rounds", signsgd, "--wait")
+	if code != 0 {
+		t.Fatalf("submit: %d %s", code, out)
+	}
+	id := strings.Fields(out)[1]
+	var first arena.Submission
+	s.call(t, "GET", "/api/v1/submissions/"+id, s.adminKey, "", nil, &first)
+	if first.Status != arena.StatusScored || first.Round != 1 {
+		t.Fatalf("round 1: %+v", first)
+	}
+
+	var e apiError
+	if code := s.call(t, "POST", "/api/v1/challenges/rounds/rounds", key, "application/json", []byte(`{}`), &e); code != 403 || e.Error.Code != "forbidden" {
+		t.Errorf("a competitor opening a round: %d %+v, want 403", code, e)
+	}
+	out, code = s.arena(t, s.adminKey, "rounds", "open", "rounds")
+	for _, want := range []string{"closed round 1: ", "(match the commitment)", "opened round 2: commitment ", "submission " + id + ", is queued to be scored on round 2's seeds"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("arena rounds open: exit %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+
+	var second arena.Submission
+	deadline := time.Now().Add(time.Minute)
+	for s.call(t, "GET", "/api/v1/submissions/"+id, s.adminKey, "", nil, &second); second.Round != 2 || !second.Status.Final(); s.call(t, "GET", "/api/v1/submissions/"+id, s.adminKey, "", nil, &second) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the champion was not rescored on round 2: %+v\n%s", second, s.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if second.Status != arena.StatusScored || *second.Score == *first.Score || *second.PublicScore != *first.PublicScore {
+		t.Errorf("rescored on round 2: %s, score %v (round 1: %v), public %v (round 1: %v); want a new official score and the same public one",
+			second.Status, *second.Score, *first.Score, *second.PublicScore, *first.PublicScore)
+	}
+	var champ arena.Champion
+	if s.call(t, "GET", "/api/v1/challenges/rounds/champion", "", "", nil, &champ); champ.SubmissionID != id || champ.Round != 2 || champ.Score != *second.Score {
+		t.Errorf("champion after round 2's rescore: %+v, want %s with %v", champ, id, *second.Score)
+	}
+
+	s.call(t, "GET", "/api/v1/challenges/rounds/rounds", "", "", nil, &rs)
+	if len(rs.Rounds) != 2 || rs.Rounds[0].ClosedAt == nil || rs.Rounds[0].Commitment != view.SeedCommitment || len(rs.Rounds[0].Seeds) != 3 ||
+		rs.Rounds[1].ClosedAt != nil || rs.Rounds[1].Seeds != nil || rs.Rounds[1].Commitment == view.SeedCommitment {
+		t.Fatalf("after opening round 2: %+v", rs.Rounds)
+	}
+	resp, err := http.Get(s.url + "/challenges/rounds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	seed := fmt.Sprint(rs.Rounds[0].Seeds[0])
+	for _, want := range []string{rs.Rounds[0].Commitment, rs.Rounds[1].Commitment, seed, "revealed when the round closes"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the challenge page lacks %q", want)
+		}
+	}
+	if out, code := s.arena(t, "", "rounds", "list", "rounds"); code != 0 || !strings.Contains(out, "(match the commitment)") || !strings.Contains(out, "hidden until the round closes") {
+		t.Errorf("arena rounds list: exit %d\n%s", code, out)
+	}
+
+	// Anyone can now recompute round 1's official score, task by task.
+	var local bytes.Buffer
+	c := &cli{stdout: &local, stderr: io.Discard, env: s.getenv}
+	if code := c.run(context.Background(), []string{"eval", "--challenge", "rounds", "--round", "1", "--json", signsgd}); code != 0 {
+		t.Fatalf("eval --round 1: exit %d", code)
+	}
+	var recomputed arena.Evaluation
+	if err := json.Unmarshal(local.Bytes(), &recomputed); err != nil {
+		t.Fatal(err)
+	}
+	var hidden []arena.TaskResult
+	for _, task := range first.Tasks {
+		if task.Hidden {
+			hidden = append(hidden, task)
+		}
+	}
+	if recomputed.Score == nil || *recomputed.Score != *first.Score || len(recomputed.Tasks) != len(hidden) {
+		t.Fatalf("eval --round 1 scored %v over %d tasks; the server's round-1 official score was %v over %d", recomputed.Score, len(recomputed.Tasks), *first.Score, len(hidden))
+	}
+	for i, task := range recomputed.Tasks {
+		if task.Seed != hidden[i].Seed || *task.Loss != *hidden[i].Loss || *task.FuelUsed != *hidden[i].FuelUsed {
+			t.Errorf("task %d: local seed %d loss %v fuel %d; server seed %d loss %v fuel %d", i, task.Seed, *task.Loss, *task.FuelUsed, hidden[i].Seed, *hidden[i].Loss, *hidden[i].FuelUsed)
+		}
+	}
+	for _, args := range [][]string{
+		{"eval", "--challenge", "rounds", "--round", "2", signsgd},                // still open
+		{"eval", "--challenge", "rounds", "--round", "7", signsgd},                // no such round
+		{"eval", "--kind", "optimizer", "--round", "1", signsgd},                  // needs a challenge
+		{"eval", "--challenge", "rounds", "--round", "1", "--seed", "3", signsgd}, // one seed list at a time
+	} {
+		c := &cli{stdout: io.Discard, stderr: io.Discard, env: s.getenv}
+		if got := c.run(context.Background(), args); got != 2 {
+			t.Errorf("arena %s: exit %d, want 2", strings.Join(args, " "), got)
+		}
+	}
+}

@@ -26,14 +26,16 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 	paramsFile := fs.String("params", "", "JSON file with benchmark parameters (default: the kind's defaults)")
 	seed := fs.Int64("seed", -1, "evaluate on this one seed instead of the parameters' seeds")
 	seeds := fs.String("seeds", "public", "the seeds to evaluate on: public (the parameters' public seeds) or a comma-separated list")
+	round := fs.Int("round", 0, "with --challenge: evaluate on this closed round's hidden seeds, checked against its commitment, to recompute its official scores")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cacheDir := fs.String("cache-dir", c.env.or("ARENA_CACHE_DIR", defaultCacheDir()), "compiled-module cache (ARENA_CACHE_DIR); empty: memory only")
 	rest, err := parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	if err == nil && ((*kind == "") == (*slug == "") || len(rest) != 1 || (*slug != "" && *paramsFile != "")) {
-		err = misusef("usage: arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds public|N,M,...] [--json] FILE")
+	if err == nil && ((*kind == "") == (*slug == "") || len(rest) != 1 || (*slug != "" && *paramsFile != "") ||
+		(*round != 0 && (*slug == "" || *seed >= 0 || *seeds != "public"))) {
+		err = misusef("usage: arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds public|N,M,... | --round N] [--json] FILE")
 	}
 	var bench scoring.Benchmark
 	var module []byte
@@ -48,6 +50,10 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 			if ch, err = client.New(*url, "").Challenge(ctx, *slug); err == nil {
 				in.kind, in.params, limits = ch.Kind, ch.Params, ch.Limits
 			}
+		}
+		if err == nil && *round != 0 {
+			in.seeds, err = revealedSeeds(ctx, client.New(*url, ""), *slug, *round)
+			*seeds = in.seeds
 		}
 		if err == nil {
 			bench, module, err = in.load(rest[0])
@@ -70,7 +76,7 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 	} else {
 		fmt.Fprintf(c.stdout, "status  %s\n", ev.Status)
 		if ev.Score != nil {
-			fmt.Fprintf(c.stdout, "score   %.6f  (benchmark %s v%d on %s; 0 is the baseline)\n", *ev.Score, bench.Kind(), ev.BenchmarkVersion, seedsNote(*seeds, *seed))
+			fmt.Fprintf(c.stdout, "score   %.6f  (benchmark %s v%d on %s; 0 is the baseline)\n", *ev.Score, bench.Kind(), ev.BenchmarkVersion, seedsNote(*seeds, *seed, *round))
 		}
 		if ev.FuelUsed != nil {
 			fmt.Fprintf(c.stdout, "fuel    %d\n", *ev.FuelUsed)
@@ -86,9 +92,40 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// revealedSeeds returns a closed round's hidden seeds as a list for
+// --seeds, once they match the commitment the round opened with.
+func revealedSeeds(ctx context.Context, cl *client.Client, slug string, round int) (string, error) {
+	rounds, err := cl.Rounds(ctx, slug)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rounds {
+		if r.Round != round {
+			continue
+		}
+		switch {
+		case r.HiddenSeeds == 0:
+			return "", fmt.Errorf("%s has no hidden seeds: its official scores use the public seeds", slug)
+		case r.ClosedAt == nil:
+			return "", fmt.Errorf("round %d of %s is still open: its hidden seeds are revealed when it closes", round, slug)
+		}
+		if err := verifyRound(r); err != nil {
+			return "", err
+		}
+		list := make([]string, len(r.Seeds))
+		for i, s := range r.Seeds {
+			list[i] = strconv.FormatUint(s, 10)
+		}
+		return strings.Join(list, ","), nil
+	}
+	return "", fmt.Errorf("%s has no round %d", slug, round)
+}
+
 // seedsNote says which seeds an eval ran on.
-func seedsNote(seeds string, seed int64) string {
+func seedsNote(seeds string, seed int64, round int) string {
 	switch {
+	case round != 0:
+		return fmt.Sprintf("round %d's hidden seeds %s, which match its commitment: its official score", round, seeds)
 	case seed >= 0:
 		return fmt.Sprintf("seed %d", seed)
 	case seeds == "" || seeds == "public":

@@ -30,8 +30,11 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena leaderboard SLUG                           show a challenge's ranking
   arena champion pull SLUG -o FILE                 download the champion's module
   arena challenge create --file SPEC.json          define a challenge (admin key)
-  arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M] [--json] FILE
-                                                   score a module locally, exactly as workers do
+  arena rounds list SLUG                           rounds, seed commitments, revealed seeds (checked)
+  arena rounds open SLUG                           close the round, reveal its seeds, open the next (admin key)
+  arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M | --round N] [--json] FILE
+                                                   score a module locally, exactly as workers do;
+                                                   --round N: on a closed round's revealed hidden seeds
   arena wasm inspect [--kind KIND] [--json] FILE   imports, exports, memory, tables, verdict
   arena wasm meter FILE -o OUT                     write the fuel-metered module
 
@@ -112,6 +115,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"leaderboard": c.leaderboard,
 		"champion":    c.champion,
 		"challenge":   c.challenge,
+		"rounds":      c.rounds,
 		"wasm":        c.wasm,
 	}
 	if args[0] == "eval" {

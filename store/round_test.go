@@ -1,0 +1,95 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/internal/pgtest"
+)
+
+func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	ch := newChallenge(t, s, "opt", 0.01)
+	alice, _, _ := s.CreateCompetitor(ctx, "alice")
+	bob, _, _ := s.CreateCompetitor(ctx, "bob")
+	finish := func(id string, round int, score float64) *arena.Champion {
+		t.Helper()
+		if _, err := s.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		ev := scored(score)
+		ev.Round = round
+		c, err := s.Finish(ctx, id, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	rounds, err := s.Rounds(ctx, ch)
+	if err != nil || len(rounds) != 1 || rounds[0].Round != 1 || rounds[0].ClosedAt != nil {
+		t.Fatalf("a new challenge's rounds: %+v %v; want round 1, open", rounds, err)
+	}
+	// No champion yet: nothing to score again.
+	change, err := s.AdvanceRound(ctx, ch)
+	if err != nil || change.Closed.Round != 1 || change.Closed.ClosedAt == nil || change.Opened.Round != 2 || change.Opened.ClosedAt != nil || change.Rescoring != "" {
+		t.Fatalf("advance without a champion: %+v %v", change, err)
+	}
+
+	a1, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("a1"))
+	if c := finish(a1.ID, 2, 0.5); c == nil || c.SubmissionID != a1.ID {
+		t.Fatalf("a1 should be crowned: %+v", c)
+	}
+	change, err = s.AdvanceRound(ctx, ch)
+	if err != nil || change.Opened.Round != 3 || change.Rescoring != a1.ID {
+		t.Fatalf("advance with a champion: %+v, %v; want round 3 and %s rescored", change, err, a1.ID)
+	}
+	if got, _ := s.Submission(ctx, a1.ID); got.Status != arena.StatusQueued || got.Score == nil || *got.Score != 0.5 {
+		t.Errorf("the champion waiting for round 3: %s, score %v; want queued with its round-2 score", got.Status, got.Score)
+	}
+	// While it waits it keeps its place, its crown, and the bar.
+	if lb, _ := s.Leaderboard(ctx, ch.ID); len(lb) != 1 || lb[0].SubmissionID != a1.ID || lb[0].Round != 2 {
+		t.Errorf("leaderboard while the champion is rescored: %+v", lb)
+	}
+	if c, err := s.Champion(ctx, ch); err != nil || c.SubmissionID != a1.ID || c.Score != 0.5 || c.Round != 2 {
+		t.Errorf("champion while rescored: %+v %v", c, err)
+	}
+	b1, _ := s.CreateSubmission(ctx, ch, bob.ID, []byte("b1"))
+	if c := finish(b1.ID, 3, 0.505); c != nil {
+		t.Errorf("crowned within the margin of the champion's last score: %+v", c)
+	}
+	// Another round cannot open before the champion has its new score.
+	if _, err := s.AdvanceRound(ctx, ch); arena.ErrorCode(err) != arena.ECONFLICT {
+		t.Errorf("advance while the champion is rescored: %v, want conflict", err)
+	}
+
+	// On round 3's seeds the champion does worse: it keeps the crown (no
+	// new crowning), and its new score is the bar.
+	if c := finish(a1.ID, 3, 0.3); c != nil {
+		t.Errorf("the champion's own rescore crowned: %+v", c)
+	}
+	got, _ := s.Submission(ctx, a1.ID)
+	if got.Status != arena.StatusScored || *got.Score != 0.3 || got.Round != 3 || len(got.Tasks) != 1 {
+		t.Errorf("after rescoring: %s score %v round %d, %d tasks", got.Status, *got.Score, got.Round, len(got.Tasks))
+	}
+	if c, _ := s.Champion(ctx, ch); c.SubmissionID != a1.ID || c.Score != 0.3 || c.Round != 3 {
+		t.Errorf("champion after rescoring: %+v", c)
+	}
+	b2, _ := s.CreateSubmission(ctx, ch, bob.ID, []byte("b2"))
+	if c := finish(b2.ID, 3, 0.35); c == nil || c.SubmissionID != b2.ID || c.Round != 3 {
+		t.Errorf("b2 beats the champion's round-3 score by the margin and should be crowned: %+v", c)
+	}
+
+	rounds, err = s.Rounds(ctx, ch)
+	if err != nil || len(rounds) != 3 {
+		t.Fatalf("rounds: %+v %v", rounds, err)
+	}
+	for i, r := range rounds {
+		if r.Round != i+1 || (r.ClosedAt == nil) != (i == 2) || r.ClosedAt != nil && r.ClosedAt.Before(r.OpenedAt) {
+			t.Errorf("round %d: %+v", i+1, r)
+		}
+	}
+}
