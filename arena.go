@@ -193,6 +193,52 @@ type Evaluation struct {
 	GuestTime time.Duration `json:"-"`
 }
 
+// ReceiptFormat names the layout of Receipt; it changes when the fields do.
+const ReceiptFormat = "arena.receipt.v1"
+
+// Receipt is the server's signed account of one evaluation: what was run
+// (the module's hash, the benchmark kind, version, parameters and limits,
+// the fuel meter's version), on which seeds (the public ones in Params,
+// the round's hidden ones by their commitment), and what came out, task by
+// task. With the module and, once the round has closed, its revealed
+// seeds, anyone can recompute every number in it bit for bit.
+type Receipt struct {
+	Format           string          `json:"format"`
+	SubmissionID     string          `json:"submission_id"`
+	Challenge        string          `json:"challenge"`
+	Competitor       string          `json:"competitor"`
+	ModuleSHA256     string          `json:"module_sha256"`
+	Kind             string          `json:"kind"`
+	BenchmarkVersion int             `json:"benchmark_version"`
+	MeterVersion     int             `json:"meter_version"`
+	Params           json.RawMessage `json:"params"`
+	Limits           Limits          `json:"limits"`
+	Round            int             `json:"round"`
+	HiddenSeeds      int             `json:"hidden_seeds"`
+	SeedCommitment   string          `json:"seed_commitment,omitempty"`
+	Status           Status          `json:"status"`
+	Error            string          `json:"error,omitempty"`
+	Score            *float64        `json:"score"`
+	PublicScore      *float64        `json:"public_score"`
+	FuelUsed         *int64          `json:"fuel_used"`
+	FailedTasks      int             `json:"failed_tasks"`
+	TimedOut         bool            `json:"timed_out,omitempty"`
+	// Tasks are the evaluation's tasks without their logs; a hidden task's
+	// seed is 0 (the commitment stands for it).
+	Tasks       []TaskResult `json:"tasks"`
+	EvaluatedAt time.Time    `json:"evaluated_at"`
+}
+
+// SignedReceipt is a receipt as the server signed it. Body holds the exact
+// bytes signed, a Receipt as JSON (base64 on the wire, so no JSON
+// re-encoding along the way can change them), and nobody has to agree on a
+// canonical JSON form.
+type SignedReceipt struct {
+	Body      []byte `json:"body"`
+	Signature string `json:"signature"`  // Ed25519 over Body, base64
+	PublicKey string `json:"public_key"` // the server's Ed25519 key, base64
+}
+
 // LeaderboardEntry is a competitor's best scored submission in a challenge.
 type LeaderboardEntry struct {
 	Rank         int       `json:"rank"`

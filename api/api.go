@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/sandbox"
 	"github.com/arena-dev/arena/store"
 )
@@ -15,5 +16,6 @@ type Server struct {
 	Store  *store.Store
 	Queue  *queue.Queue
 	Engine *sandbox.Engine // static validation of uploads, shared with in-process workers
+	Signer *receipt.Signer // whose public key receipts verify against
 	Logger *slog.Logger
 }

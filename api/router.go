@@ -49,6 +49,8 @@ func (s *Server) Router(web http.Handler) http.Handler {
 			r.With(s.require(arena.RoleAdmin)).Post("/rounds", s.advanceRound)
 		})
 		r.Get("/submissions/{id}", s.getSubmission)
+		r.Get("/submissions/{id}/receipt", s.getReceipt)
+		r.Get("/receipts/key", s.receiptKey)
 	})
 
 	if web != nil {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,6 +168,26 @@ func (c *Client) Rounds(ctx context.Context, slug string) ([]arena.Round, error)
 func (c *Client) OpenRound(ctx context.Context, slug string) (arena.RoundChange, error) {
 	var ch arena.RoundChange
 	return ch, c.postJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/rounds", struct{}{}, &ch)
+}
+
+// Receipt fetches a submission's signed receipt: of its latest
+// evaluation, or of the one in round when round > 0. It does not verify
+// it; receipt.Verify does, against a key the caller trusts.
+func (c *Client) Receipt(ctx context.Context, id string, round int) (arena.SignedReceipt, error) {
+	var sr arena.SignedReceipt
+	path := "/api/v1/submissions/" + url.PathEscape(id) + "/receipt"
+	if round > 0 {
+		path += "?round=" + strconv.Itoa(round)
+	}
+	return sr, c.getJSON(ctx, path, &sr)
+}
+
+// ReceiptKey fetches the public key the server signs receipts with, base64.
+func (c *Client) ReceiptKey(ctx context.Context) (string, error) {
+	var k struct {
+		PublicKey string `json:"public_key"`
+	}
+	return k.PublicKey, c.getJSON(ctx, "/api/v1/receipts/key", &k)
 }
 
 // Champion fetches a challenge's current champion.

@@ -56,16 +56,26 @@ func SeedCommitment(salt []byte, seeds []uint64) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// RoundSeeds returns a round's n hidden seeds and the commitment to them
+// that the round publishes ("" when there are none).
+func RoundSeeds(secret []byte, challenge string, round, n int) (seeds []uint64, commitment string) {
+	if n == 0 {
+		return nil, "" // official scores use the public seeds: nothing to commit to
+	}
+	seeds = HiddenSeeds(secret, challenge, round, n)
+	return seeds, SeedCommitment(RoundSalt(secret, challenge, round), seeds)
+}
+
 // DescribeRound fills in a round's seed commitment and, once the round
 // has closed, the salt and hidden seeds that open it.
 func DescribeRound(secret []byte, challenge string, r *arena.Round) {
 	if r.HiddenSeeds == 0 {
-		return // official scores use the public seeds: nothing to commit to
+		return
 	}
-	seeds := HiddenSeeds(secret, challenge, r.Round, r.HiddenSeeds)
-	salt := RoundSalt(secret, challenge, r.Round)
-	r.Commitment = SeedCommitment(salt, seeds)
+	var seeds []uint64
+	seeds, r.Commitment = RoundSeeds(secret, challenge, r.Round, r.HiddenSeeds)
 	if r.ClosedAt != nil {
+		salt := RoundSalt(secret, challenge, r.Round)
 		r.Salt, r.Seeds = hex.EncodeToString(salt), seeds
 	}
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/arena-dev/arena"
@@ -22,7 +23,9 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 		}
 		ev := scored(score)
 		ev.Round = round
-		c, err := s.Finish(ctx, id, ev)
+		// The store keeps the signed bytes as they are; this stands in for them.
+		signed := &arena.SignedReceipt{Body: []byte(fmt.Sprintf(`{"round":%d,"score":%v}`, round, score)), Signature: "sig", PublicKey: "key"}
+		c, err := s.Finish(ctx, id, ev, signed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,6 +84,20 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 	b2, _ := s.CreateSubmission(ctx, ch, bob.ID, []byte("b2"))
 	if c := finish(b2.ID, 3, 0.35); c == nil || c.SubmissionID != b2.ID || c.Round != 3 {
 		t.Errorf("b2 beats the champion's round-3 score by the margin and should be crowned: %+v", c)
+	}
+
+	// One receipt per round the champion was scored in; the latest by default.
+	for round, want := range map[int]string{0: `{"round":3,"score":0.3}`, 3: `{"round":3,"score":0.3}`, 2: `{"round":2,"score":0.5}`} {
+		if r, err := s.Receipt(ctx, a1.ID, round); err != nil || string(r.Body) != want || r.Signature != "sig" || r.PublicKey != "key" {
+			t.Errorf("receipt for round %d: %s %+v %v, want %s", round, r.Body, r, err, want)
+		}
+	}
+	if _, err := s.Receipt(ctx, a1.ID, 1); arena.ErrorCode(err) != arena.ENOTFOUND {
+		t.Errorf("receipt for a round a1 was not scored in: %v, want not_found", err)
+	}
+	unscored, _ := s.CreateSubmission(ctx, ch, bob.ID, []byte("b3"))
+	if _, err := s.Receipt(ctx, unscored.ID, 0); arena.ErrorCode(err) != arena.ENOTFOUND {
+		t.Errorf("receipt of a queued submission: %v, want not_found", err)
 	}
 
 	rounds, err = s.Rounds(ctx, ch)

@@ -8,8 +8,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// SecretHiddenSeeds names the secret hidden seeds are derived from.
-const SecretHiddenSeeds = "hidden_seeds"
+// Names of server secrets.
+const (
+	SecretHiddenSeeds = "hidden_seeds" // what hidden seeds are derived from
+	SecretReceiptKey  = "receipt_key"  // the seed of the Ed25519 key receipts are signed with
+)
 
 // Secret returns the server secret called name, creating 32 random bytes
 // the first time it is asked for. Every worker sharing the database gets

@@ -105,14 +105,14 @@ func TestSubmissionLifecycleAndCrown(t *testing.T) {
 	if ok, err := s.Start(ctx, a1.ID); !ok || err != nil {
 		t.Fatalf("start: %v %v", ok, err)
 	}
-	if c, err := s.Finish(ctx, a1.ID, scored(0.005)); c != nil || err != nil {
+	if c, err := s.Finish(ctx, a1.ID, scored(0.005), nil); c != nil || err != nil {
 		t.Fatalf("finish below margin: crowned=%v err=%v", c, err)
 	}
 	// A redelivered job changes nothing.
 	if ok, _ := s.Start(ctx, a1.ID); ok {
 		t.Error("restarted a final submission")
 	}
-	if c, err := s.Finish(ctx, a1.ID, scored(5)); c != nil || err != nil {
+	if c, err := s.Finish(ctx, a1.ID, scored(5), nil); c != nil || err != nil {
 		t.Fatalf("second finish: crowned=%v err=%v", c, err)
 	}
 	got, err := s.Submission(ctx, a1.ID)
@@ -121,17 +121,17 @@ func TestSubmissionLifecycleAndCrown(t *testing.T) {
 	}
 
 	b1 := sub(bob, "module-b1")
-	c, err := s.Finish(ctx, b1.ID, scored(0.5))
+	c, err := s.Finish(ctx, b1.ID, scored(0.5), nil)
 	if err != nil || c == nil || c.SubmissionID != b1.ID || c.Competitor != "bob" {
 		t.Fatalf("bob should be crowned: %+v %v", c, err)
 	}
 	// Beats the champion, but not by the margin.
 	a2 := sub(alice, "module-a2")
-	if c, _ := s.Finish(ctx, a2.ID, scored(0.505)); c != nil {
+	if c, _ := s.Finish(ctx, a2.ID, scored(0.505), nil); c != nil {
 		t.Errorf("crowned within the margin: %+v", c)
 	}
 	a3 := sub(alice, "module-a3")
-	if c, _ := s.Finish(ctx, a3.ID, scored(0.7)); c == nil || c.SubmissionID != a3.ID {
+	if c, _ := s.Finish(ctx, a3.ID, scored(0.7), nil); c == nil || c.SubmissionID != a3.ID {
 		t.Errorf("alice should take the crown: %+v", c)
 	}
 	champ, module, err := s.ChampionModule(ctx, ch)
@@ -148,7 +148,7 @@ func TestSubmissionLifecycleAndCrown(t *testing.T) {
 	}
 
 	failed := sub(bob, "module-b2")
-	if _, err := s.Finish(ctx, failed.ID, arena.Evaluation{Status: arena.StatusFailed, Error: "trap"}); err != nil {
+	if _, err := s.Finish(ctx, failed.ID, arena.Evaluation{Status: arena.StatusFailed, Error: "trap"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	lb, err := s.Leaderboard(ctx, ch.ID)
@@ -251,7 +251,7 @@ func TestDailySubmissionCap(t *testing.T) {
 	if _, err := s.Start(ctx, subs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Finish(ctx, subs[0].ID, arena.Evaluation{Status: arena.StatusFailed, Error: "exceeded the time limit", TimedOut: true}); err != nil {
+	if _, err := s.Finish(ctx, subs[0].ID, arena.Evaluation{Status: arena.StatusFailed, Error: "exceeded the time limit", TimedOut: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SubmissionCap(ctx, c, alice.ID); err != nil {

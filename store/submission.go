@@ -223,12 +223,13 @@ func (s *Store) Heartbeat(ctx context.Context, id string) error {
 	return nil
 }
 
-// Finish records an evaluation and, when it beats the better of the
-// baseline and the champion by the challenge's margin, crowns it; all in
-// one transaction. Finishing a submission that is already final changes
-// nothing, so a redelivered job is harmless. It returns the new champion,
-// or nil when the crown did not change.
-func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation) (*arena.Champion, error) {
+// Finish records an evaluation with its signed receipt (nil when there
+// is none: the host could not evaluate at all) and, when it beats the
+// better of the baseline and the champion by the challenge's margin,
+// crowns it; all in one transaction. Finishing a submission that is
+// already final changes nothing, so a redelivered job is harmless. It
+// returns the new champion, or nil when the crown did not change.
+func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation, receipt *arena.SignedReceipt) (*arena.Champion, error) {
 	var crowned *arena.Champion
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var challengeID int64
@@ -255,6 +256,10 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation) (*ar
 				INSERT INTO task_results (submission_id, idx, workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 				id, i, t.Workload, int64(t.Seed), t.Hidden, t.Loss, t.BaselineLoss, t.Score, t.FuelUsed, t.Error, t.Log)
+		}
+		if receipt != nil {
+			batch.Queue(`INSERT INTO receipts (submission_id, round, body, signature, public_key) VALUES ($1, $2, $3, $4, $5)`,
+				id, ev.Round, receipt.Body, receipt.Signature, receipt.PublicKey)
 		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return fmt.Errorf("record task results: %w", err)
@@ -305,6 +310,30 @@ func crown(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score f
 		return nil, err
 	}
 	return &ch, nil
+}
+
+// Receipt returns the signed receipt of a submission's evaluation in the
+// given round, or of its latest one when round is 0.
+func (s *Store) Receipt(ctx context.Context, id string, round int) (arena.SignedReceipt, error) {
+	var r arena.SignedReceipt
+	if err := checkID(id); err != nil {
+		return r, err
+	}
+	var body []byte
+	err := s.pool.QueryRow(ctx, `
+		SELECT body, signature, public_key FROM receipts
+		WHERE submission_id = $1 AND ($2 = 0 OR round = $2)
+		ORDER BY round DESC, id DESC LIMIT 1`, id, round).Scan(&body, &r.Signature, &r.PublicKey)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) && round != 0:
+		return r, arena.Errorf(arena.ENOTFOUND, "submission %s has no receipt for round %d", id, round)
+	case errors.Is(err, pgx.ErrNoRows):
+		return r, arena.Errorf(arena.ENOTFOUND, "submission %s has no receipt (yet): it has not been evaluated", id)
+	case err != nil:
+		return r, fmt.Errorf("load receipt: %w", err)
+	}
+	r.Body = body
+	return r, nil
 }
 
 // Stale returns submissions whose job may have been lost: queued rows not

@@ -12,6 +12,7 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/sandbox"
 	"github.com/arena-dev/arena/scoring"
 	"github.com/arena-dev/arena/store"
@@ -23,6 +24,7 @@ type Worker struct {
 	Store       *store.Store
 	Queue       *queue.Queue
 	Engine      *sandbox.Engine
+	Signer      *receipt.Signer // signs every evaluation's receipt
 	Logger      *slog.Logger
 	Concurrency int           // evaluations at once; at least 1
 	Heartbeat   time.Duration // how often a running job reports progress
@@ -124,7 +126,7 @@ func (w *Worker) handle(ctx context.Context, job *queue.Job, log *slog.Logger) {
 		log.Error("evaluation failed on its last attempt", "err", err)
 		ev := arena.Evaluation{Status: arena.StatusFailed,
 			Error: fmt.Sprintf("internal error: the evaluation could not complete after %d attempts; this does not count against you", job.Attempt)}
-		if _, ferr := w.Store.Finish(ctx, job.SubmissionID, ev); ferr != nil {
+		if _, ferr := w.Store.Finish(ctx, job.SubmissionID, ev, nil); ferr != nil {
 			log.Error("record failure", "err", ferr)
 		}
 		_ = job.Ack()
@@ -161,12 +163,13 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	}
 
 	var hidden []uint64
+	var commitment string
 	if n := j.Challenge.Rules.HiddenSeeds; n > 0 {
 		secret, err := w.Store.Secret(ctx, store.SecretHiddenSeeds)
 		if err != nil {
 			return err
 		}
-		hidden = scoring.HiddenSeeds(secret, j.Challenge.Slug, j.Challenge.Round, n)
+		hidden, commitment = scoring.RoundSeeds(secret, j.Challenge.Slug, j.Challenge.Round, n)
 	}
 
 	stop := w.heartbeat(ctx, job, j.Submission.ID, log)
@@ -177,7 +180,11 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 		return err
 	}
 	ev.Round = j.Challenge.Round
-	champ, err := w.Store.Finish(ctx, j.Submission.ID, ev)
+	signed, err := w.Signer.Sign(receipt.For(j.Submission, j.Challenge, ev, commitment, time.Now()))
+	if err != nil {
+		return err
+	}
+	champ, err := w.Store.Finish(ctx, j.Submission.ID, ev, &signed)
 	if err != nil {
 		return err
 	}

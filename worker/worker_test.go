@@ -13,6 +13,7 @@ import (
 	"github.com/arena-dev/arena/internal/natstest"
 	"github.com/arena-dev/arena/internal/pgtest"
 	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/sandbox"
 	"github.com/arena-dev/arena/store"
 	"github.com/arena-dev/arena/worker"
@@ -21,8 +22,9 @@ import (
 type env struct {
 	store *store.Store
 	queue *queue.Queue
-	ch    arena.Challenge
-	who   arena.Competitor
+	ch     arena.Challenge
+	who    arena.Competitor
+	signer *receipt.Signer
 }
 
 func setup(t *testing.T) env {
@@ -39,7 +41,15 @@ func setup(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env{store: st, queue: q, ch: ch, who: who}
+	seed, err := st.Secret(ctx, store.SecretReceiptKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := receipt.NewSigner(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env{store: st, queue: q, ch: ch, who: who, signer: signer}
 }
 
 func module(t *testing.T, name string) []byte {
@@ -55,7 +65,7 @@ func runWorker(t *testing.T, e env) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	eng := sandbox.NewEngine(4)
-	w := &worker.Worker{Store: e.store, Queue: e.queue, Engine: eng, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Concurrency: 2}
+	w := &worker.Worker{Store: e.store, Queue: e.queue, Engine: eng, Signer: e.signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Concurrency: 2}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	t.Cleanup(func() {
@@ -101,6 +111,27 @@ func TestReconcilerRepublishesLostJobs(t *testing.T) {
 	got := waitFinal(t, e.store, sub.ID)
 	if got.Status != arena.StatusScored || got.Score == nil {
 		t.Fatalf("lost job: %+v", got)
+	}
+
+	// The evaluation left a receipt, signed with the server's key, that
+	// says what the submission records.
+	signed, err := e.store.Receipt(ctx, sub.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Verify(signed, e.signer.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SubmissionID != sub.ID || r.ModuleSHA256 != got.SHA256 || r.Challenge != "opt" || r.Competitor != "alice" ||
+		*r.Score != *got.Score || *r.PublicScore != *got.PublicScore || *r.FuelUsed != *got.FuelUsed || r.Round != 1 ||
+		r.HiddenSeeds != 3 || len(r.SeedCommitment) != 64 || len(r.Tasks) != len(got.Tasks) {
+		t.Errorf("receipt %+v\nfor submission %+v", r, got)
+	}
+	for i, task := range r.Tasks {
+		if task.Hidden != (task.Seed == 0) || task.Log != "" || *task.Loss != *got.Tasks[i].Loss {
+			t.Errorf("receipt task %d: %+v", i, task)
+		}
 	}
 }
 

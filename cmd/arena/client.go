@@ -11,6 +11,7 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/client"
+	"github.com/arena-dev/arena/receipt"
 )
 
 // clientFlags adds --url and --key, defaulting to ARENA_URL and ARENA_KEY.
@@ -187,6 +188,7 @@ func (c *cli) champion(ctx context.Context, args []string) error {
 	}
 	fs, url, key := c.clientFlags("champion " + args[0])
 	out := fs.String("o", "", "where to write the module (pull)")
+	pinned := fs.String("public-key", c.env("ARENA_RECEIPT_KEY"), "the server's receipt key to trust, base64 (ARENA_RECEIPT_KEY); default: ask the server")
 	rest, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -206,11 +208,30 @@ func (c *cli) champion(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The module is only as good as the evaluation behind it: check the
+	// server's signed receipt names these bytes before using them.
+	signed, err := cl.Receipt(ctx, champ.SubmissionID, 0)
+	if err != nil {
+		return err
+	}
+	publicKey, keySource, err := trustedKey(ctx, cl, *pinned)
+	if err != nil {
+		return err
+	}
+	r, err := receipt.Verify(signed, publicKey)
+	if err != nil {
+		return fmt.Errorf("the champion's receipt: %w", err)
+	}
+	if r.ModuleSHA256 != champ.SHA256 {
+		return fmt.Errorf("the champion's receipt is for module %s, not the %s served", r.ModuleSHA256, champ.SHA256)
+	}
 	if err := os.WriteFile(*out, module, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "wrote %s (%d bytes): %s's submission %s, score %.6f, sha256 %s\n",
 		*out, len(module), champ.Competitor, champ.SubmissionID, champ.Score, champ.SHA256)
+	fmt.Fprintf(c.stdout, "receipt: signed by %s (%s), round %d, %s v%d, meter v%d; arena receipt %s --module %s recomputes it\n",
+		publicKey, keySource, r.Round, r.Kind, r.BenchmarkVersion, r.MeterVersion, champ.SubmissionID, *out)
 	return nil
 }
 

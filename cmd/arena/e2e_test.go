@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/examples"
 	"github.com/arena-dev/arena/internal/pgtest"
+	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/scoring"
 )
 
@@ -292,8 +294,16 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("champion sha256 %s is not momentum's", champ.SHA256)
 	}
 	pulled := filepath.Join(t.TempDir(), "champ.wasm")
-	if out, code := s.arena(t, "", "champion", "pull", "e2e", "-o", pulled); code != 0 {
+	if out, code := s.arena(t, "", "champion", "pull", "e2e", "-o", pulled); code != 0 || !strings.Contains(out, "receipt: signed by ") {
 		t.Fatalf("champion pull: %d %s", code, out)
+	}
+	// A trainer that pinned another key refuses the module.
+	refused := filepath.Join(t.TempDir(), "refused.wasm")
+	if out, code := s.arena(t, "", "champion", "pull", "e2e", "-o", refused, "--public-key", base64.StdEncoding.EncodeToString(make([]byte, 32))); code != 1 {
+		t.Errorf("champion pull with another pinned key: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(refused); !os.IsNotExist(err) {
+		t.Errorf("champion pull wrote a module whose receipt did not verify: %v", err)
 	}
 	if got := sha(t, pulled); got != champ.SHA256 {
 		t.Errorf("pulled module sha256 %s, want %s", got, champ.SHA256)
@@ -630,6 +640,29 @@ func TestRoundsRevealSeedsAndRescoreTheChampion(t *testing.T) {
 		t.Fatalf("round 1: %+v", first)
 	}
 
+	// Round 1's receipt verifies; its public tasks recompute, its hidden
+	// ones wait for the round to close.
+	var serverKey struct {
+		PublicKey string `json:"public_key"`
+	}
+	s.call(t, "GET", "/api/v1/receipts/key", "", "", nil, &serverKey)
+	out, code = s.arena(t, "", "receipt", id, "--public-key", serverKey.PublicKey, "--module", signsgd)
+	for _, want := range []string{"signature  valid", "(pinned)", "matches the receipt's sha256", "public     4 of 4 tasks recomputed bit for bit",
+		"hidden     not recomputed: round 1 of rounds is still open"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("arena receipt in round 1: exit %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+	otherKey := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	for name, args := range map[string][]string{
+		"another key":    {"receipt", id, "--public-key", otherKey},
+		"another module": {"receipt", id, "--module", "../../sandbox/testdata/trap.wasm"},
+	} {
+		if out, code := s.arena(t, "", args...); code != 1 {
+			t.Errorf("arena receipt with %s: exit %d, want 1\n%s", name, code, out)
+		}
+	}
+
 	var e apiError
 	if code := s.call(t, "POST", "/api/v1/challenges/rounds/rounds", key, "application/json", []byte(`{}`), &e); code != 403 || e.Error.Code != "forbidden" {
 		t.Errorf("a competitor opening a round: %d %+v, want 403", code, e)
@@ -677,6 +710,29 @@ func TestRoundsRevealSeedsAndRescoreTheChampion(t *testing.T) {
 	}
 	if out, code := s.arena(t, "", "rounds", "list", "rounds"); code != 0 || !strings.Contains(out, "(match the commitment)") || !strings.Contains(out, "hidden until the round closes") {
 		t.Errorf("arena rounds list: exit %d\n%s", code, out)
+	}
+
+	// Round 1's receipt now recomputes in full; the latest is round 2's.
+	out, code = s.arena(t, "", "receipt", id, "--round", "1", "--module", signsgd)
+	for _, want := range []string{"fetched from the server", "public     4 of 4 tasks recomputed bit for bit", "hidden     12 of 12 tasks recomputed bit for bit",
+		fmt.Sprintf("official   scored %v, recomputed exactly", *first.Score)} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("arena receipt --round 1 after the reveal: exit %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+	var latest struct {
+		arena.SignedReceipt
+		Receipt arena.Receipt `json:"receipt"`
+	}
+	if code := s.call(t, "GET", "/api/v1/submissions/"+id+"/receipt", "", "", nil, &latest); code != 200 || latest.Receipt.Round != 2 ||
+		*latest.Receipt.Score != *second.Score || latest.PublicKey != serverKey.PublicKey {
+		t.Errorf("latest receipt: %d %+v", code, latest.Receipt)
+	}
+	if _, err := receipt.Verify(latest.SignedReceipt, serverKey.PublicKey); err != nil {
+		t.Errorf("the latest receipt, as the API serves it: %v", err)
+	}
+	if code := s.call(t, "GET", "/api/v1/submissions/"+id+"/receipt?round=x", "", "", nil, &e); code != 400 || e.Error.Code != "invalid" {
+		t.Errorf("receipt?round=x: %d %+v", code, e)
 	}
 
 	// Anyone can now recompute round 1's official score, task by task.

@@ -95,9 +95,23 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 // revealedSeeds returns a closed round's hidden seeds as a list for
 // --seeds, once they match the commitment the round opened with.
 func revealedSeeds(ctx context.Context, cl *client.Client, slug string, round int) (string, error) {
-	rounds, err := cl.Rounds(ctx, slug)
+	r, err := revealedRound(ctx, cl, slug, round)
 	if err != nil {
 		return "", err
+	}
+	list := make([]string, len(r.Seeds))
+	for i, s := range r.Seeds {
+		list[i] = strconv.FormatUint(s, 10)
+	}
+	return strings.Join(list, ","), nil
+}
+
+// revealedRound fetches a closed round of a challenge and checks its
+// revealed salt and seeds against its commitment.
+func revealedRound(ctx context.Context, cl *client.Client, slug string, round int) (arena.Round, error) {
+	rounds, err := cl.Rounds(ctx, slug)
+	if err != nil {
+		return arena.Round{}, err
 	}
 	for _, r := range rounds {
 		if r.Round != round {
@@ -105,20 +119,13 @@ func revealedSeeds(ctx context.Context, cl *client.Client, slug string, round in
 		}
 		switch {
 		case r.HiddenSeeds == 0:
-			return "", fmt.Errorf("%s has no hidden seeds: its official scores use the public seeds", slug)
+			return r, fmt.Errorf("%s has no hidden seeds: its official scores use the public seeds", slug)
 		case r.ClosedAt == nil:
-			return "", fmt.Errorf("round %d of %s is still open: its hidden seeds are revealed when it closes", round, slug)
+			return r, fmt.Errorf("round %d of %s is still open: its hidden seeds are revealed when it closes", round, slug)
 		}
-		if err := verifyRound(r); err != nil {
-			return "", err
-		}
-		list := make([]string, len(r.Seeds))
-		for i, s := range r.Seeds {
-			list[i] = strconv.FormatUint(s, 10)
-		}
-		return strings.Join(list, ","), nil
+		return r, verifyRound(r)
 	}
-	return "", fmt.Errorf("%s has no round %d", slug, round)
+	return arena.Round{}, fmt.Errorf("%s has no round %d", slug, round)
 }
 
 // seedsNote says which seeds an eval ran on.

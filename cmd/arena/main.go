@@ -30,6 +30,9 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena leaderboard SLUG                           show a challenge's ranking
   arena champion pull SLUG -o FILE                 download the champion's module
   arena challenge create --file SPEC.json          define a challenge (admin key)
+  arena receipt ID [--round N] [--public-key KEY] [--module FILE]
+                                                   check a submission's signed receipt; with the module,
+                                                   recompute it (hidden tasks once the round is revealed)
   arena rounds list SLUG                           rounds, seed commitments, revealed seeds (checked)
   arena rounds open SLUG                           close the round, reveal its seeds, open the next (admin key)
   arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M | --round N] [--json] FILE
@@ -116,6 +119,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"champion":    c.champion,
 		"challenge":   c.challenge,
 		"rounds":      c.rounds,
+		"receipt":     c.receiptCmd,
 		"wasm":        c.wasm,
 	}
 	if args[0] == "eval" {

@@ -17,6 +17,7 @@ import (
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/api"
 	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/sandbox"
 	"github.com/arena-dev/arena/store"
 	"github.com/arena-dev/arena/web"
@@ -81,6 +82,7 @@ type deps struct {
 	store  *store.Store
 	queue  *queue.Queue
 	engine *sandbox.Engine
+	signer *receipt.Signer
 	close  func()
 }
 
@@ -99,6 +101,17 @@ func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
 		}
 	}
 	closers = append(closers, st.Close)
+	// Every server and worker on this database signs with the same key.
+	seed, err := st.Secret(ctx, store.SecretReceiptKey)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	signer, err := receipt.NewSigner(seed)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
 
 	var nc *nats.Conn
 	if cfg.NATSURL == "" {
@@ -131,7 +144,7 @@ func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
 	}
 	eng := c.newEngine(64, cfg.CacheDir)
 	closers = append(closers, func() { _ = eng.Close(context.Background()) })
-	return &deps{store: st, queue: q, engine: eng, close: closeAll}, nil
+	return &deps{store: st, queue: q, engine: eng, signer: signer, close: closeAll}, nil
 }
 
 func (c *cli) runServer(ctx context.Context, cfg config) error {
@@ -148,7 +161,7 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Logger: c.logger}
+	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Logger: c.logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -160,7 +173,7 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	if cfg.Workers > 0 {
-		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Logger: c.logger, Concurrency: cfg.Workers}
+		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Logger: c.logger, Concurrency: cfg.Workers}
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- w.Run(ctx) }()
 	}
@@ -248,7 +261,7 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 	}
 	defer d.close()
 	c.logger.Info("arena worker running", "concurrency", cfg.Workers, "nats", cfg.NATSURL)
-	w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Logger: c.logger, Concurrency: cfg.Workers}
+	w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Logger: c.logger, Concurrency: cfg.Workers}
 	return w.Run(ctx)
 }
 
