@@ -20,8 +20,8 @@ import (
 )
 
 type env struct {
-	store *store.Store
-	queue *queue.Queue
+	store  *store.Store
+	queue  *queue.Queue
 	ch     arena.Challenge
 	who    arena.Competitor
 	signer *receipt.Signer
