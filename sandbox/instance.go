@@ -37,12 +37,15 @@ type task struct {
 	seed    uint64
 	lim     Limits
 	log     *tailLog
+	timer   *time.Timer   // the wall-clock safety net
 	release []func() bool // stop the backstops
 	guest   time.Duration // wall time spent in guest calls
 
 	mu       sync.Mutex // guards the globals against the backstops
 	members  []*Instance
-	left     int64 // fuel not yet spent
+	budget   int64 // the current allowance: lim.Fuel, or the last Refill's
+	left     int64 // fuel of the allowance not yet spent
+	spent    int64 // fuel spent under earlier allowances
 	stopped  bool
 	timedOut bool
 }
@@ -53,9 +56,9 @@ type task struct {
 // the task outlives lim.TaskTimeout, or ctx is cancelled, the guest is
 // stopped at its next fuel check.
 func (m *Module) Instantiate(ctx context.Context, seed uint64, lim Limits) (*Instance, error) {
-	t := &task{module: m, ctx: ctx, seed: seed, lim: lim, log: newTailLog(lim.MaxLogBytes), left: lim.Fuel}
-	timer := time.AfterFunc(lim.TaskTimeout, func() { t.stop(true) })
-	t.release = []func() bool{timer.Stop, context.AfterFunc(ctx, func() { t.stop(false) })}
+	t := &task{module: m, ctx: ctx, seed: seed, lim: lim, log: newTailLog(lim.MaxLogBytes), budget: lim.Fuel, left: lim.Fuel}
+	t.timer = time.AfterFunc(lim.TaskTimeout, func() { t.stop(true) })
+	t.release = []func() bool{t.timer.Stop, context.AfterFunc(ctx, func() { t.stop(false) })}
 	inst, err := t.instantiate()
 	if err != nil {
 		t.close()
@@ -158,11 +161,30 @@ func (i *Instance) Log() string { return i.task.log.String() }
 // GuestTime is the wall time the task has spent inside the module so far.
 func (i *Instance) GuestTime() time.Duration { return i.task.guest }
 
-// FuelUsed is the fuel the task has spent so far, over all its instances.
+// FuelUsed is the fuel the task has spent so far, over all its instances
+// (and all its allowances, after Refill).
 func (i *Instance) FuelUsed() int64 {
 	i.task.mu.Lock()
 	defer i.task.mu.Unlock()
-	return i.task.lim.Fuel - i.task.left
+	return i.task.spent + i.task.budget - i.task.left
+}
+
+// Refill gives the task a fresh allowance of fuel and restarts its time
+// limit. It is for hosts that run a strategy call by call for as long as
+// they like (a trainer's loop) rather than a task at a time: each call, or
+// each stretch between refills, is bounded on its own. An instance the time
+// limit or the host's context has stopped stays stopped.
+func (i *Instance) Refill(fuel int64) error {
+	t := i.task
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return &RunError{Func: "refill", Reason: "the instance was stopped (time limit or shutdown); start a new one", TimedOut: t.timedOut}
+	}
+	t.spent += t.budget - t.left
+	t.budget, t.left = fuel, fuel
+	t.timer.Reset(t.lim.TaskTimeout)
+	return nil
 }
 
 // Call calls an export with raw wasm values.
@@ -188,7 +210,7 @@ func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
 	t.guest += time.Since(begin)
 	t.mu.Lock()
 	t.left = int64(i.fuel.Get())
-	timedOut, left := t.timedOut, t.left
+	timedOut, left, budget := t.timedOut, t.left, t.budget
 	t.mu.Unlock()
 	if err == nil {
 		return res, nil
@@ -199,7 +221,7 @@ func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
 	case t.ctx.Err() != nil:
 		return nil, fmt.Errorf("%s: %w", name, context.Cause(t.ctx))
 	case left < 0:
-		return nil, &RunError{Func: name, Reason: fmt.Sprintf("fuel exhausted: the task's budget of %d fuel ran out", t.lim.Fuel), FuelExhausted: true}
+		return nil, &RunError{Func: name, Reason: fmt.Sprintf("fuel exhausted: the task's budget of %d fuel ran out", budget), FuelExhausted: true}
 	}
 	return nil, classify(t.ctx, name, err)
 }

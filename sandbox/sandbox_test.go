@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -390,4 +391,88 @@ func FuzzLoad(f *testing.F) {
 		}
 		inst.Close(ctx)
 	})
+}
+
+// A host that runs a strategy call by call refills the budget before each
+// call: each call is bounded on its own, and the fuel used keeps counting.
+func TestRefillBoundsEachCallAndKeepsCounting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := NewEngine(1)
+	defer e.Close(ctx)
+	wasm, err := os.ReadFile("../examples/optimizer/signsgd.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := testLimits()
+	limits.MemoryPages = 256
+	m, err := e.Load(ctx, wasm, optimizerABI, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Release(ctx)
+	const n = 1000
+	step := func(inst *Instance, ptr uint32) error {
+		_, err := inst.Call("opt_step", 0, uint64(ptr), uint64(ptr), n, 0)
+		return err
+	}
+	start := func(lim Limits) (*Instance, uint32) {
+		inst, err := m.Instantiate(ctx, 1, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ptr, err := inst.Alloc(n * 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inst, ptr
+	}
+
+	// What one step costs, on a budget that never runs out.
+	probe, ptr := start(limits)
+	before := probe.FuelUsed()
+	if err := step(probe, ptr); err != nil {
+		t.Fatal(err)
+	}
+	perStep := probe.FuelUsed() - before
+	probe.Close(ctx)
+
+	lim := limits
+	lim.Fuel = before + perStep*3/2 // set-up and a step and a half
+	inst, ptr := start(lim)
+	defer inst.Close(ctx)
+	if err := step(inst, ptr); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := inst.Refill(perStep * 3 / 2); err != nil {
+			t.Fatal(err)
+		}
+		if err := step(inst, ptr); err != nil {
+			t.Fatalf("a refilled step: %v", err)
+		}
+	}
+	if got, want := inst.FuelUsed(), before+6*perStep; got != want {
+		t.Errorf("fuel used over six steps and five refills: %d, want %d", got, want)
+	}
+	// Without a refill the half left is not enough, and the error names
+	// the allowance that ran out.
+	err = step(inst, ptr)
+	var re *RunError
+	if !errors.As(err, &re) || !re.FuelExhausted || !strings.Contains(re.Reason, fmt.Sprintf("budget of %d fuel", perStep*3/2)) {
+		t.Errorf("a step on half a step's fuel: %v", err)
+	}
+
+	// A stopped instance stays stopped.
+	stopCtx, cancel := context.WithCancel(ctx)
+	stopped, err := m.Instantiate(stopCtx, 1, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopped.Close(ctx)
+	cancel()
+	time.Sleep(10 * time.Millisecond) // context.AfterFunc runs in its own goroutine
+	if err := stopped.Refill(1000); err == nil {
+		t.Error("refilled an instance whose context was cancelled")
+	}
 }

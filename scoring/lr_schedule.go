@@ -2,9 +2,6 @@ package scoring
 
 import (
 	"encoding/json"
-	"fmt"
-
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/baseline"
@@ -17,13 +14,8 @@ const LRScheduleKind = "lr_schedule"
 // lrScheduleVersion: v2, the rosenbrock workload joins the defaults.
 const lrScheduleVersion = 2
 
-var lrScheduleABI = sandbox.ABI{Funcs: []sandbox.Func{
-	{Name: "lr_init", Params: []api.ValueType{api.ValueTypeI32}},
-	{Name: "lr_step", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF64}, Results: []api.ValueType{api.ValueTypeF64}},
-}}
-
-// maxLR bounds the rates a schedule may return.
-const maxLR = 1e3
+// MaxLR bounds the rates a schedule may return.
+const MaxLR = 1e3
 
 // LRScheduleParams configures the schedule benchmark: the optimizer
 // benchmark's workloads, trained by SGD with momentum at the guest's rates.
@@ -53,7 +45,7 @@ func parseLRSchedule(raw json.RawMessage) (Benchmark, error) {
 
 func (b *lrScheduleBench) Kind() string        { return LRScheduleKind }
 func (b *lrScheduleBench) Version() int        { return lrScheduleVersion }
-func (b *lrScheduleBench) ABI() sandbox.ABI    { return lrScheduleABI }
+func (b *lrScheduleBench) ABI() sandbox.ABI    { return LRScheduleABI }
 func (b *lrScheduleBench) Params() any         { return b.p }
 func (b *lrScheduleBench) Workloads() []string { return b.p.Workloads }
 func (b *lrScheduleBench) Seeds() []uint64     { return b.p.Seeds }
@@ -93,22 +85,13 @@ func (b *lrScheduleBench) BaselineLoss(task Task) float64 {
 }
 
 func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
+	var sched *GuestSchedule
 	loss, err := b.trainWith(task,
-		func(total int) error {
-			_, err := inst.Call("lr_init", uint64(total))
+		func(total int) (err error) {
+			sched, err = NewGuestSchedule(inst, total)
 			return err
 		},
-		func(t, total int, loss float64) (float64, error) {
-			res, err := inst.Call("lr_step", uint64(t), uint64(total), api.EncodeF64(loss))
-			if err != nil {
-				return 0, err
-			}
-			rate := api.DecodeF64(res[0])
-			if !(rate >= 0 && rate <= maxLR) {
-				return 0, &sandbox.RunError{Func: "lr_step", Reason: fmt.Sprintf("returned %v at step %d; a learning rate must be between 0 and %g", rate, t, maxLR)}
-			}
-			return rate, nil
-		})
+		func(t, total int, loss float64) (float64, error) { return sched.LR(t, loss) })
 	if err != nil {
 		return arena.TaskResult{}, err
 	}

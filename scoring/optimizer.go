@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/tetratelabs/wazero/api"
-
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/baseline"
 	"github.com/arena-dev/arena/sandbox"
@@ -19,11 +17,6 @@ const OptimizerKind = "optimizer"
 // does, so stored scores say which rules produced them.
 // v2: the rosenbrock workload joins the defaults.
 const optimizerVersion = 2
-
-var optimizerABI = sandbox.ABI{Funcs: []sandbox.Func{
-	{Name: "opt_init", Params: []api.ValueType{api.ValueTypeI32}},
-	{Name: "opt_step", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF64}},
-}}
 
 // OptimizerParams configures the optimizer benchmark.
 type OptimizerParams struct {
@@ -92,7 +85,7 @@ func (p OptimizerParams) validate() error {
 
 func (b *optimizerBench) Kind() string     { return OptimizerKind }
 func (b *optimizerBench) Version() int     { return optimizerVersion }
-func (b *optimizerBench) ABI() sandbox.ABI { return optimizerABI }
+func (b *optimizerBench) ABI() sandbox.ABI { return OptimizerABI }
 func (b *optimizerBench) Params() any      { return b.p }
 
 func (b *optimizerBench) FailedTaskScore() float64 { return WorstTaskScore }
@@ -141,33 +134,13 @@ func (b *optimizerBench) BaselineLoss(task Task) float64 {
 }
 
 func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
-	var paramsPtr, gradsPtr uint32
-	init := func(params []float64) error {
-		var err error
-		size := uint32(len(params) * 8)
-		if paramsPtr, err = inst.Alloc(size); err != nil {
+	var opt *GuestOptimizer
+	loss, err := b.p.train(task,
+		func(t int, params, grads []float64, loss float64) error { return opt.Step(t, params, grads, loss) },
+		func(params []float64) (err error) {
+			opt, err = NewGuestOptimizer(inst, len(params))
 			return err
-		}
-		if gradsPtr, err = inst.Alloc(size); err != nil {
-			return err
-		}
-		if _, err = inst.Call("opt_init", uint64(len(params))); err != nil {
-			return err
-		}
-		// Parameters are written once: the guest updates them in place and
-		// the host reads them back after every step, before it needs them.
-		return inst.WriteFloat64s(paramsPtr, params)
-	}
-	step := func(t int, params, grads []float64, loss float64) error {
-		if err := inst.WriteFloat64s(gradsPtr, grads); err != nil {
-			return err
-		}
-		if _, err := inst.Call("opt_step", uint64(t), uint64(paramsPtr), uint64(gradsPtr), uint64(len(params)), api.EncodeF64(loss)); err != nil {
-			return err
-		}
-		return inst.ReadFloat64s(paramsPtr, params)
-	}
-	loss, err := b.p.train(task, step, init)
+		})
 	if err != nil {
 		return arena.TaskResult{}, err
 	}

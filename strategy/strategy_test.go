@@ -1,0 +1,169 @@
+package strategy_test
+
+import (
+	"context"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/strategy"
+)
+
+func read(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func engine(t *testing.T) *sandbox.Engine {
+	t.Helper()
+	eng := sandbox.NewEngine(4)
+	t.Cleanup(func() { eng.Close(context.Background()) })
+	return eng
+}
+
+// smallCalls bounds each call well below what the whole loop spends, so
+// the loop only finishes if every call gets its own allowance.
+func smallCalls() arena.Limits {
+	lim := arena.DefaultLimits()
+	lim.FuelPerTask = 200_000
+	return lim
+}
+
+// trainSignSGD minimizes ½‖x‖² with the signsgd example for steps steps
+// in the trainer's own loop.
+func trainSignSGD(t *testing.T, eng *sandbox.Engine, n, steps int) ([]float64, int64) {
+	t.Helper()
+	ctx := context.Background()
+	opt, err := strategy.NewOptimizer(ctx, eng, read(t, "../examples/optimizer/signsgd.wasm"), n, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opt.Close(ctx)
+	params, grads := make([]float64, n), make([]float64, n)
+	for i := range params {
+		params[i] = float64(i%7) - 3
+	}
+	for step := range steps {
+		loss := 0.0
+		for i, p := range params {
+			grads[i], loss = p, loss+p*p/2
+		}
+		if err := opt.Step(step, params, grads, loss); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+	return params, opt.FuelUsed()
+}
+
+func TestOptimizerRunsInATrainersLoopAsWritten(t *testing.T) {
+	t.Parallel()
+	eng := engine(t)
+	const n, steps = 1000, 300
+	got, fuel := trainSignSGD(t, eng, n, steps)
+
+	// The same rule in Go: every parameter moves 0.05/sqrt(t+1) against
+	// the sign of its gradient.
+	want := make([]float64, n)
+	for i := range want {
+		want[i] = float64(i%7) - 3
+	}
+	for step := range steps {
+		lr := 0.05 / math.Sqrt(float64(step+1))
+		for i, p := range want {
+			if p != 0 {
+				want[i] = p - math.Copysign(lr, p)
+			}
+		}
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("parameter %d: %v in the sandbox, %v in Go", i, got[i], want[i])
+		}
+	}
+	if fuel <= smallCalls().FuelPerTask {
+		t.Errorf("the loop spent %d fuel, within one call's allowance of %d: the test proves nothing", fuel, smallCalls().FuelPerTask)
+	}
+	if _, again := trainSignSGD(t, eng, n, steps); again != fuel {
+		t.Errorf("fuel %d, then %d on the same run", fuel, again)
+	}
+}
+
+func TestAHostileOptimizerFailsItsCallAndStaysFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	opt, err := strategy.NewOptimizer(ctx, eng, read(t, "../sandbox/testdata/loop.wasm"), 4, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opt.Close(ctx)
+	params, grads := make([]float64, 4), make([]float64, 4)
+	err = opt.Step(0, params, grads, 1)
+	if err == nil || !strings.Contains(err.Error(), "fuel exhausted: the task's budget of 200000 fuel ran out") {
+		t.Fatalf("a step that never returns: %v", err)
+	}
+	if again := opt.Step(1, params, grads, 1); again == nil || again.Error() != err.Error() {
+		t.Errorf("the next step: %v, want the first failure again", again)
+	}
+	if err := opt.Step(0, params[:3], grads, 1); err == nil {
+		t.Error("a failed optimizer took another step")
+	}
+
+	// Bad input to a healthy optimizer is refused before the guest sees it.
+	good, err := strategy.NewOptimizer(ctx, eng, read(t, "../examples/optimizer/signsgd.wasm"), 4, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close(ctx)
+	if err := good.Step(0, params[:3], grads, 1); err == nil || !strings.Contains(err.Error(), "3 parameters and 4 gradients for an optimizer of 4") {
+		t.Errorf("mismatched lengths: %v", err)
+	}
+}
+
+func TestScheduleRatesAndRefusals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	module := read(t, "testdata/lineardecay.wasm")
+	sched, err := strategy.NewSchedule(ctx, eng, module, 2000, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sched.Close(ctx)
+	for _, step := range []int{0, 500, 999} {
+		want := 0.1 * (1 - float64(step)/2000) // in float64, as the guest computes it
+		if got, err := sched.LR(step, 1); err != nil || got != want {
+			t.Errorf("LR(%d) = %v, %v; want %v", step, got, err, want)
+		}
+	}
+	if _, err := sched.LR(1000, 1); err == nil || !strings.Contains(err.Error(), "returned -1 at step 1000; a learning rate must be between 0 and 1000") {
+		t.Errorf("an out-of-range rate: %v", err)
+	}
+	if _, err := sched.LR(0, 1); err == nil {
+		t.Error("a schedule that failed gave another rate")
+	}
+
+	for name, c := range map[string]struct {
+		wasm []byte
+		want string
+	}{
+		"an optimizer as a schedule": {read(t, "../examples/optimizer/signsgd.wasm"), "lr_init"},
+		"random bytes":               {[]byte("not wasm at all"), "not a WebAssembly module"},
+	} {
+		if _, err := strategy.NewSchedule(ctx, eng, c.wasm, 10, smallCalls()); !sandbox.IsReject(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a rejection naming %q", name, err, c.want)
+		}
+	}
+	bad := smallCalls()
+	bad.FuelPerTask = 0
+	if _, err := strategy.NewSchedule(ctx, eng, module, 10, bad); arena.ErrorCode(err) != arena.EINVALID {
+		t.Errorf("no fuel per call: %v, want invalid", err)
+	}
+}
