@@ -28,11 +28,14 @@ const (
 	StatusScored   Status = "scored"
 	StatusFailed   Status = "failed"   // the module ran and broke every task
 	StatusRejected Status = "rejected" // the module never ran: it failed validation
+	// StatusDisqualified: an admin took the submission out of the
+	// tournament (its reason says why); it keeps its record.
+	StatusDisqualified Status = "disqualified"
 )
 
 // Final reports whether no more work will happen on a submission.
 func (s Status) Final() bool {
-	return s == StatusScored || s == StatusFailed || s == StatusRejected
+	return s == StatusScored || s == StatusFailed || s == StatusRejected || s == StatusDisqualified
 }
 
 // Competitor is a registered participant.
@@ -134,25 +137,27 @@ func DefaultRules() Rules { return Rules{Margin: 0.01, HiddenSeeds: 3, DailySubm
 
 // Submission is one module submitted to one challenge.
 type Submission struct {
-	ID           string       `json:"id"`
-	ChallengeID  int64        `json:"-"`
-	Challenge    string       `json:"challenge"`
-	CompetitorID int64        `json:"-"`
-	Competitor   string       `json:"competitor"`
-	SHA256       string       `json:"sha256"`
-	Size         int          `json:"size"`
-	Status       Status       `json:"status"`
-	Score        *float64     `json:"score"`        // official: on the round's hidden seeds
-	PublicScore  *float64     `json:"public_score"` // on the public seeds, as arena eval computes it
-	Round        int          `json:"round,omitempty"`
-	Error        string       `json:"error"`
-	FuelUsed     *int64       `json:"fuel_used"`
-	FailedTasks  int          `json:"failed_tasks"`
-	Attempts     int          `json:"attempts"`
-	TimedOut     bool         `json:"timed_out,omitempty"` // cut short by the wall-clock safety net; not charged to the daily cap
-	CreatedAt    time.Time    `json:"created_at"`
-	FinishedAt   *time.Time   `json:"finished_at"`
-	Tasks        []TaskResult `json:"tasks,omitempty"`
+	ID           string   `json:"id"`
+	ChallengeID  int64    `json:"-"`
+	Challenge    string   `json:"challenge"`
+	CompetitorID int64    `json:"-"`
+	Competitor   string   `json:"competitor"`
+	SHA256       string   `json:"sha256"`
+	Size         int      `json:"size"`
+	Status       Status   `json:"status"`
+	Score        *float64 `json:"score"`        // official: on the round's hidden seeds
+	PublicScore  *float64 `json:"public_score"` // on the public seeds, as arena eval computes it
+	Round        int      `json:"round,omitempty"`
+	Error        string   `json:"error"`
+	FuelUsed     *int64   `json:"fuel_used"`
+	FailedTasks  int      `json:"failed_tasks"`
+	Attempts     int      `json:"attempts"`
+	TimedOut     bool     `json:"timed_out,omitempty"` // cut short by the wall-clock safety net; not charged to the daily cap
+	// DisqualifiedReason says why an admin disqualified the submission.
+	DisqualifiedReason string       `json:"disqualified_reason,omitempty"`
+	CreatedAt          time.Time    `json:"created_at"`
+	FinishedAt         *time.Time   `json:"finished_at"`
+	Tasks              []TaskResult `json:"tasks,omitempty"`
 }
 
 // TaskResult is the outcome of one (workload, seed) task of an evaluation.

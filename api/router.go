@@ -50,6 +50,8 @@ func (s *Server) Router(web http.Handler) http.Handler {
 		})
 		r.Get("/submissions/{id}", s.getSubmission)
 		r.Get("/submissions/{id}/receipt", s.getReceipt)
+		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/rescore", s.rescoreSubmission)
+		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/disqualify", s.disqualifySubmission)
 		r.Get("/receipts/key", s.receiptKey)
 	})
 

@@ -121,3 +121,60 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"submissions": subs})
 }
+
+// rescoreSubmission queues a finished submission to be evaluated again on
+// the challenge's current round (admin).
+func (s *Server) rescoreSubmission(w http.ResponseWriter, r *http.Request) {
+	sub, err := s.Store.Rescore(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Queue.Publish(r.Context(), sub.ID); err != nil {
+		s.Logger.Warn("publish job; the reconciler will retry", "submission", sub.ID, "err", err)
+	}
+	s.Logger.Info("submission queued to be scored again", "submission", sub.ID, "challenge", sub.Challenge)
+	sub.Tasks = nil
+	writeJSON(w, http.StatusAccepted, sub)
+}
+
+// disqualifySubmission takes a submission out of the tournament (admin):
+// {"reason": "..."}. When it held the crown, the crown returns to the
+// latest champion before it still standing, and trainers are told.
+func (s *Server) disqualifySubmission(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	changed, err := s.Store.Disqualify(r.Context(), id, body.Reason)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	sub, err := s.Store.Submission(r.Context(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.Logger.Info("submission disqualified", "submission", id, "challenge", sub.Challenge, "reason", body.Reason)
+	if changed != nil {
+		if err := s.Queue.PublishChampion(changed.Challenge, changed); err != nil {
+			s.Logger.Warn("announce champion", "err", err)
+		}
+	}
+	sub.Tasks = nil
+	writeJSON(w, http.StatusOK, map[string]any{"submission": sub, "crown_changed": changed != nil, "champion": championOrNil(changed)})
+}
+
+// championOrNil is the champion after a change, or nil when the crown is
+// vacant.
+func championOrNil(c *arena.Champion) *arena.Champion {
+	if c == nil || c.SubmissionID == "" {
+		return nil
+	}
+	return c
+}

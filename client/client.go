@@ -170,6 +170,26 @@ func (c *Client) OpenRound(ctx context.Context, slug string) (arena.RoundChange,
 	return ch, c.postJSON(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/rounds", struct{}{}, &ch)
 }
 
+// Rescore queues a finished submission to be scored again on the
+// challenge's current round (admin key).
+func (c *Client) Rescore(ctx context.Context, id string) (arena.Submission, error) {
+	var sub arena.Submission
+	return sub, c.postJSON(ctx, "/api/v1/submissions/"+url.PathEscape(id)+"/rescore", struct{}{}, &sub)
+}
+
+// Disqualification is what disqualifying a submission did.
+type Disqualification struct {
+	Submission   arena.Submission `json:"submission"`
+	CrownChanged bool             `json:"crown_changed"`
+	Champion     *arena.Champion  `json:"champion"` // after the change; nil when the crown is vacant
+}
+
+// Disqualify takes a submission out of the tournament (admin key).
+func (c *Client) Disqualify(ctx context.Context, id, reason string) (Disqualification, error) {
+	var d Disqualification
+	return d, c.postJSON(ctx, "/api/v1/submissions/"+url.PathEscape(id)+"/disqualify", map[string]string{"reason": reason}, &d)
+}
+
 // Receipt fetches a submission's signed receipt: of its latest
 // evaluation, or of the one in round when round > 0. It does not verify
 // it; receipt.Verify does, against a key the caller trusts.

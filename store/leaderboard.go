@@ -43,7 +43,7 @@ func (s *Store) Leaderboard(ctx context.Context, challengeID int64) ([]arena.Lea
 const championSelect = `
 	SELECT DISTINCT ON (cr.challenge_id) cr.challenge_id, ch.slug, cr.submission_id::text, co.name,
 		COALESCE(s.score, 0), COALESCE(s.round, 1), encode(s.sha256, 'hex'), cr.crowned_at
-	FROM crownings cr
+	FROM standing_crownings cr
 	JOIN challenges ch ON ch.id = cr.challenge_id
 	JOIN submissions s ON s.id = cr.submission_id
 	JOIN competitors co ON co.id = s.competitor_id`

@@ -78,7 +78,7 @@ func (s *Store) AdvanceRound(ctx context.Context, ch arena.Challenge) (arena.Rou
 		// until the new evaluation replaces them.
 		var pending bool
 		err := tx.QueryRow(ctx, `
-			SELECT s.status IN ('queued', 'running') FROM crownings cr JOIN submissions s ON s.id = cr.submission_id
+			SELECT s.status IN ('queued', 'running') FROM standing_crownings cr JOIN submissions s ON s.id = cr.submission_id
 			WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, ch.ID).Scan(&pending)
 		if err != nil && err != pgx.ErrNoRows {
 			return fmt.Errorf("load champion: %w", err)
@@ -89,7 +89,7 @@ func (s *Store) AdvanceRound(ctx context.Context, ch arena.Challenge) (arena.Rou
 		}
 		err = tx.QueryRow(ctx, `
 			UPDATE submissions SET status = 'queued', updated_at = now()
-			WHERE id = (SELECT submission_id FROM crownings WHERE challenge_id = $1 ORDER BY id DESC LIMIT 1)
+			WHERE id = (SELECT submission_id FROM standing_crownings WHERE challenge_id = $1 ORDER BY id DESC LIMIT 1)
 			RETURNING id::text`, ch.ID).Scan(&rescore)
 		if err != nil && err != pgx.ErrNoRows {
 			return fmt.Errorf("queue the champion: %w", err)

@@ -108,7 +108,7 @@ func submissionCap(ctx context.Context, q rowQuerier, ch arena.Challenge, compet
 
 const submissionColumns = `s.id::text, ch.id, ch.slug, s.competitor_id, co.name, encode(s.sha256, 'hex'),
 	octet_length(s.module), s.status, s.score, s.public_score, s.round, s.error, s.fuel_used, s.failed_tasks,
-	s.attempts, s.timed_out, s.created_at, s.finished_at`
+	s.attempts, s.timed_out, s.disqualified_reason, s.created_at, s.finished_at`
 
 const submissionJoins = `FROM submissions s
 	JOIN challenges ch ON ch.id = s.challenge_id
@@ -120,7 +120,7 @@ func scanSubmission(row pgx.Row) (arena.Submission, error) {
 	var round *int
 	err := row.Scan(&sub.ID, &sub.ChallengeID, &sub.Challenge, &sub.CompetitorID, &sub.Competitor, &sub.SHA256,
 		&sub.Size, &status, &sub.Score, &sub.PublicScore, &round, &sub.Error, &sub.FuelUsed, &sub.FailedTasks,
-		&sub.Attempts, &sub.TimedOut, &sub.CreatedAt, &sub.FinishedAt)
+		&sub.Attempts, &sub.TimedOut, &sub.DisqualifiedReason, &sub.CreatedAt, &sub.FinishedAt)
 	sub.Status = arena.Status(status)
 	if round != nil {
 		sub.Round = *round
@@ -288,7 +288,7 @@ func crown(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score f
 	var champion string
 	var current *float64
 	err = tx.QueryRow(ctx, `
-		SELECT cr.submission_id::text, s.score FROM crownings cr JOIN submissions s ON s.id = cr.submission_id
+		SELECT cr.submission_id::text, s.score FROM standing_crownings cr JOIN submissions s ON s.id = cr.submission_id
 		WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, challengeID).Scan(&champion, &current)
 	switch {
 	case err == pgx.ErrNoRows:
@@ -334,6 +334,82 @@ func (s *Store) Receipt(ctx context.Context, id string, round int) (arena.Signed
 	}
 	r.Body = body
 	return r, nil
+}
+
+// Rescore puts a finished submission back in the queue, to be evaluated
+// again on the challenge's current round (after a fix to a benchmark, or
+// an evaluation the host botched); the caller publishes its job. It keeps
+// its last score, and its place, until the new one replaces them.
+func (s *Store) Rescore(ctx context.Context, id string) (arena.Submission, error) {
+	if err := checkID(id); err != nil {
+		return arena.Submission{}, err
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE submissions SET status = 'queued', updated_at = now()
+		WHERE id = $1 AND status IN ('scored', 'failed', 'rejected')`, id)
+	if err != nil {
+		return arena.Submission{}, fmt.Errorf("rescore: %w", err)
+	}
+	sub, err := s.Submission(ctx, id)
+	if err != nil {
+		return sub, err
+	}
+	if tag.RowsAffected() == 0 {
+		return sub, arena.Errorf(arena.ECONFLICT, "submission %s is %s: only a scored, failed or rejected submission can be scored again", id, sub.Status)
+	}
+	return sub, nil
+}
+
+// Disqualify takes a submission out of the tournament for reason: it
+// leaves the leaderboard and, if it held the crown, the crown returns to
+// the latest champion before it that still stands (or none). It returns
+// the challenge's champion afterwards when the crown changed hands, with
+// only Challenge set when the crown is left vacant; nil otherwise.
+func (s *Store) Disqualify(ctx context.Context, id, reason string) (*arena.Champion, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	if reason == "" || len(reason) > 2000 {
+		return nil, arena.Errorf(arena.EINVALID, "reason: say why, in 1 to 2000 bytes")
+	}
+	var changed *arena.Champion
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var challengeID int64
+		var slug, status string
+		// The challenge row's lock orders this against crownings.
+		err := tx.QueryRow(ctx, `
+			SELECT ch.id, ch.slug, s.status FROM submissions s JOIN challenges ch ON ch.id = s.challenge_id
+			WHERE s.id = $1 FOR UPDATE OF ch, s`, id).Scan(&challengeID, &slug, &status)
+		if err != nil {
+			return notFound(err, "no submission %q", id)
+		}
+		if status == string(arena.StatusDisqualified) {
+			return arena.Errorf(arena.ECONFLICT, "submission %s is already disqualified", id)
+		}
+		before, err := championQuery(ctx, tx, challengeID)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("load champion: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE submissions SET status = 'disqualified', disqualified_reason = $2, updated_at = now()
+			WHERE id = $1`, id, reason); err != nil {
+			return fmt.Errorf("disqualify: %w", err)
+		}
+		if before.SubmissionID != id {
+			return nil // the crown stays where it is
+		}
+		after, err := championQuery(ctx, tx, challengeID)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			changed = &arena.Champion{Challenge: slug}
+		case err != nil:
+			return fmt.Errorf("load champion: %w", err)
+		default:
+			changed = &after
+		}
+		return nil
+	})
+	return changed, err
 }
 
 // Stale returns submissions whose job may have been lost: queued rows not

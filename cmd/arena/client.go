@@ -78,6 +78,50 @@ func (c *cli) submit(ctx context.Context, args []string) error {
 	return nil
 }
 
+// rescore queues a submission to be scored again (admin).
+func (c *cli) rescore(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("rescore")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return misusef("usage: arena rescore ID")
+	}
+	sub, err := client.New(*url, *key).Rescore(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "submission %s is %s, to be scored again on %s's current round\n", sub.ID, sub.Status, sub.Challenge)
+	return nil
+}
+
+// disqualify takes a submission out of the tournament (admin).
+func (c *cli) disqualify(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("disqualify")
+	reason := fs.String("reason", "", "why (required; the competitor and everyone else see it)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || *reason == "" {
+		return misusef("usage: arena disqualify ID --reason TEXT")
+	}
+	d, err := client.New(*url, *key).Disqualify(ctx, rest[0], *reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "submission %s of %s to %s is disqualified: %s\n", d.Submission.ID, d.Submission.Competitor, d.Submission.Challenge, d.Submission.DisqualifiedReason)
+	switch {
+	case !d.CrownChanged:
+	case d.Champion == nil:
+		fmt.Fprintf(c.stdout, "it held the crown, which is now vacant\n")
+	default:
+		fmt.Fprintf(c.stdout, "it held the crown, which returns to %s's submission %s (score %.6f)\n", d.Champion.Competitor, d.Champion.SubmissionID, d.Champion.Score)
+	}
+	return nil
+}
+
 func (c *cli) status(ctx context.Context, args []string) error {
 	fs, url, key := c.clientFlags("status")
 	asJSON := fs.Bool("json", false, "print the submission as JSON")

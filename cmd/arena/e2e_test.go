@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -769,5 +770,138 @@ func TestRoundsRevealSeedsAndRescoreTheChampion(t *testing.T) {
 		if got := c.run(context.Background(), args); got != 2 {
 			t.Errorf("arena %s: exit %d, want 2", strings.Join(args, " "), got)
 		}
+	}
+}
+
+// TestAdminDisqualifiesAndRescores: an admin disqualifies the champion,
+// trainers following the crown are told it is vacant, and a rescored
+// submission takes it.
+func TestAdminDisqualifiesAndRescores(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	signsgd, err := os.ReadFile("../../examples/optimizer/signsgd.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same code under another hash: a custom section "abc" holding one byte.
+	variant := append(append([]byte{}, signsgd...), 0, 5, 3, 'a', 'b', 'c', 1)
+	spec := `{"slug":"admin","kind":"optimizer","params":{"seeds":[1],"steps":60},"rules":{"hidden_seeds":0}}`
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
+		t.Fatal("create challenge", code)
+	}
+	submit := func(name string, module []byte) (key string, sub arena.Submission) {
+		t.Helper()
+		key, _ = s.arena(t, "", "register", name)
+		key = strings.TrimSpace(key)
+		if code := s.call(t, "POST", "/api/v1/challenges/admin/submissions", key, "application/wasm", module, &sub); code != 202 {
+			t.Fatalf("submit for %s: %d", name, code)
+		}
+		return key, waitFor(t, s, sub.ID, func(sub arena.Submission) bool { return sub.Status.Final() })
+	}
+	_, alice := submit("alice", signsgd)
+	bobKey, bob := submit("bob", variant)
+	if alice.Status != arena.StatusScored || bob.Status != arena.StatusScored || *bob.Score != *alice.Score {
+		t.Fatalf("alice %+v, bob %+v: the same code should score the same", alice, bob)
+	}
+
+	// A trainer follows the crown.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.url+"/api/v1/challenges/admin/champion/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := make(chan arena.Champion, 4)
+	go func() {
+		scanner := bufio.NewScanner(resp.Body)
+		for scanner.Scan() {
+			if data, ok := strings.CutPrefix(scanner.Text(), "data: "); ok {
+				var c arena.Champion
+				_ = json.Unmarshal([]byte(data), &c)
+				events <- c
+			}
+		}
+	}()
+	next := func() arena.Champion {
+		t.Helper()
+		select {
+		case c := <-events:
+			return c
+		case <-time.After(10 * time.Second):
+			t.Fatal("no champion event")
+			return arena.Champion{}
+		}
+	}
+	if c := next(); c.SubmissionID != alice.ID {
+		t.Fatalf("the current champion first: %+v, want alice's %s", c, alice.ID)
+	}
+
+	var e apiError
+	for _, c := range []struct {
+		path, key, body string
+		code            int
+	}{
+		{"/api/v1/submissions/" + alice.ID + "/disqualify", bobKey, `{"reason":"mine is better"}`, 403},
+		{"/api/v1/submissions/" + alice.ID + "/disqualify", s.adminKey, `{}`, 400},
+		{"/api/v1/submissions/" + alice.ID + "/disqualify", s.adminKey, `{"reason":"x","extra":1}`, 400},
+		{"/api/v1/submissions/" + bob.ID + "/rescore", bobKey, `{}`, 403},
+		{"/api/v1/submissions/00000000-0000-0000-0000-000000000000/rescore", s.adminKey, `{}`, 404},
+	} {
+		if code := s.call(t, "POST", c.path, c.key, "application/json", []byte(c.body), &e); code != c.code || e.Error.Message == "" {
+			t.Errorf("POST %s %s: %d %+v, want %d", c.path, c.body, code, e, c.code)
+		}
+	}
+	if out, code := s.arena(t, s.adminKey, "disqualify", alice.ID); code != 2 {
+		t.Errorf("arena disqualify without a reason: exit %d\n%s", code, out)
+	}
+
+	// Alice held the crown and nobody did before her: it is vacant.
+	out, code := s.arena(t, s.adminKey, "disqualify", alice.ID, "--reason", "sockpuppet of bob")
+	if code != 0 || !strings.Contains(out, "is disqualified: sockpuppet of bob") || !strings.Contains(out, "now vacant") {
+		t.Fatalf("arena disqualify: exit %d\n%s", code, out)
+	}
+	if c := next(); c.SubmissionID != "" || c.Challenge != "admin" {
+		t.Errorf("vacancy event: %+v", c)
+	}
+	if code := s.call(t, "GET", "/api/v1/challenges/admin/champion", "", "", nil, &e); code != 404 {
+		t.Errorf("champion of a vacant crown: %d", code)
+	}
+	var lb struct{ Entries []arena.LeaderboardEntry }
+	if s.call(t, "GET", "/api/v1/challenges/admin/leaderboard", "", "", nil, &lb); len(lb.Entries) != 1 || lb.Entries[0].SubmissionID != bob.ID {
+		t.Errorf("leaderboard after the disqualification: %+v", lb.Entries)
+	}
+
+	// Scored again, bob's clears the baseline, and the crown is his.
+	if out, code := s.arena(t, s.adminKey, "rescore", bob.ID); code != 0 || !strings.Contains(out, "to be scored again") {
+		t.Fatalf("arena rescore: exit %d\n%s", code, out)
+	}
+	if c := next(); c.SubmissionID != bob.ID {
+		t.Errorf("after the rescore: %+v, want bob's %s", c, bob.ID)
+	}
+	again := waitFor(t, s, bob.ID, func(sub arena.Submission) bool { return sub.Status == arena.StatusScored && sub.Attempts == 2 })
+	if *again.Score != *bob.Score {
+		t.Errorf("rescored %v, first %v: scores are deterministic", *again.Score, *bob.Score)
+	}
+	if _, code := s.arena(t, s.adminKey, "rescore", alice.ID); code != 1 {
+		t.Errorf("rescore a disqualified submission: exit %d, want 1", code)
+	}
+}
+
+// waitFor polls a submission (as admin) until done says so.
+func waitFor(t *testing.T, s *server, id string, done func(arena.Submission) bool) arena.Submission {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var sub arena.Submission
+		s.call(t, "GET", "/api/v1/submissions/"+id, s.adminKey, "", nil, &sub)
+		if done(sub) {
+			return sub
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("submission %s: %+v\n%s", id, sub, s.out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

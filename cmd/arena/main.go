@@ -35,6 +35,9 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
                                                    recompute it (hidden tasks once the round is revealed)
   arena rounds list SLUG                           rounds, seed commitments, revealed seeds (checked)
   arena rounds open SLUG                           close the round, reveal its seeds, open the next (admin key)
+  arena rescore ID                                 score a submission again on the current round (admin key)
+  arena disqualify ID --reason TEXT                take a submission out; the crown returns to the last
+                                                   standing champion before it (admin key)
   arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M | --round N] [--json] FILE
                                                    score a module locally, exactly as workers do;
                                                    --round N: on a closed round's revealed hidden seeds
@@ -120,6 +123,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"challenge":   c.challenge,
 		"rounds":      c.rounds,
 		"receipt":     c.receiptCmd,
+		"rescore":     c.rescore,
+		"disqualify":  c.disqualify,
 		"wasm":        c.wasm,
 	}
 	if args[0] == "eval" {
