@@ -244,6 +244,35 @@ type SignedReceipt struct {
 	PublicKey string `json:"public_key"` // the server's Ed25519 key, base64
 }
 
+// QueueState is the work waiting and under way, for admins: the
+// database's view (the record) and JetStream's (the deliveries).
+type QueueState struct {
+	Queued         int          `json:"queued"`
+	Running        int          `json:"running"`
+	OldestQueuedAt *time.Time   `json:"oldest_queued_at"`
+	Jobs           []PendingJob `json:"jobs"` // oldest first, at most 100
+	Stream         StreamState  `json:"stream"`
+}
+
+// PendingJob is a queued or running submission.
+type PendingJob struct {
+	SubmissionID string    `json:"submission_id"`
+	Challenge    string    `json:"challenge"`
+	Competitor   string    `json:"competitor"`
+	Status       Status    `json:"status"`
+	Attempts     int       `json:"attempts"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"` // a running job's last heartbeat
+}
+
+// StreamState is the worker consumer's view of the job stream.
+type StreamState struct {
+	Undelivered uint64 `json:"undelivered"` // jobs no worker has taken yet
+	InFlight    int    `json:"in_flight"`   // delivered, not yet acknowledged
+	Redelivered int    `json:"redelivered"` // in flight after an earlier delivery was lost
+	Waiting     int    `json:"waiting"`     // workers' pull requests waiting for a job
+}
+
 // LeaderboardEntry is a competitor's best scored submission in a challenge.
 type LeaderboardEntry struct {
 	Rank         int       `json:"rank"`

@@ -53,6 +53,7 @@ func (s *Server) Router(web http.Handler) http.Handler {
 		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/rescore", s.rescoreSubmission)
 		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/disqualify", s.disqualifySubmission)
 		r.Get("/receipts/key", s.receiptKey)
+		r.With(s.require(arena.RoleAdmin)).Get("/queue", s.queueState)
 	})
 
 	if web != nil {

@@ -190,6 +190,12 @@ func (c *Client) Disqualify(ctx context.Context, id, reason string) (Disqualific
 	return d, c.postJSON(ctx, "/api/v1/submissions/"+url.PathEscape(id)+"/disqualify", map[string]string{"reason": reason}, &d)
 }
 
+// Queue fetches the work waiting and under way (admin key).
+func (c *Client) Queue(ctx context.Context) (arena.QueueState, error) {
+	var q arena.QueueState
+	return q, c.getJSON(ctx, "/api/v1/queue", &q)
+}
+
 // Receipt fetches a submission's signed receipt: of its latest
 // evaluation, or of the one in round when round > 0. It does not verify
 // it; receipt.Verify does, against a key the caller trusts.

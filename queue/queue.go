@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/arena-dev/arena"
 )
 
 // Names on the NATS server.
@@ -166,4 +168,14 @@ func (q *Queue) SubscribeChampion(slug string, fn func(data []byte)) (func(), er
 		return nil, fmt.Errorf("subscribe to champion events: %w", err)
 	}
 	return func() { _ = sub.Unsubscribe() }, nil
+}
+
+// State is the worker consumer's view of the job stream.
+func (q *Queue) State(ctx context.Context) (arena.StreamState, error) {
+	info, err := q.cons.Info(ctx)
+	if err != nil {
+		return arena.StreamState{}, fmt.Errorf("consumer info: %w", err)
+	}
+	return arena.StreamState{Undelivered: info.NumPending, InFlight: info.NumAckPending,
+		Redelivered: info.NumRedelivered, Waiting: info.NumWaiting}, nil
 }

@@ -269,3 +269,33 @@ func TestDailySubmissionCap(t *testing.T) {
 		t.Errorf("no cap: %v", err)
 	}
 }
+
+func TestPendingShowsQueuedAndRunningOldestFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	ch := newChallenge(t, s, "opt", 0.01)
+	alice, _, _ := s.CreateCompetitor(ctx, "alice")
+	if q, err := s.Pending(ctx); err != nil || q.Queued != 0 || q.Running != 0 || q.OldestQueuedAt != nil || len(q.Jobs) != 0 {
+		t.Fatalf("an empty queue: %+v %v", q, err)
+	}
+	first, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("first"))
+	second, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("second"))
+	done, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("done"))
+	if _, err := s.Finish(ctx, done.ID, scored(0.1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Start(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.Pending(ctx)
+	if err != nil || q.Queued != 1 || q.Running != 1 || q.OldestQueuedAt == nil || !q.OldestQueuedAt.Equal(second.CreatedAt) || len(q.Jobs) != 2 {
+		t.Fatalf("pending: %+v %v", q, err)
+	}
+	if j := q.Jobs[0]; j.SubmissionID != first.ID || j.Status != arena.StatusRunning || j.Attempts != 1 || j.Challenge != "opt" || j.Competitor != "alice" {
+		t.Errorf("oldest job: %+v", j)
+	}
+	if j := q.Jobs[1]; j.SubmissionID != second.ID || j.Status != arena.StatusQueued || j.Attempts != 0 {
+		t.Errorf("second job: %+v", j)
+	}
+}

@@ -439,3 +439,35 @@ func nullIfZero(n int) *int {
 	}
 	return &n
 }
+
+// Pending is the database's view of the queue: counts of queued and
+// running submissions and the oldest hundred of them.
+func (s *Store) Pending(ctx context.Context) (arena.QueueState, error) {
+	var q arena.QueueState
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running'),
+			min(created_at) FILTER (WHERE status = 'queued')
+		FROM submissions WHERE status IN ('queued', 'running')`).Scan(&q.Queued, &q.Running, &q.OldestQueuedAt)
+	if err != nil {
+		return q, fmt.Errorf("count pending submissions: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT s.id::text, ch.slug, co.name, s.status, s.attempts, s.created_at, s.updated_at
+		`+submissionJoins+`
+		WHERE s.status IN ('queued', 'running')
+		ORDER BY s.created_at, s.id LIMIT 100`)
+	if err != nil {
+		return q, fmt.Errorf("list pending submissions: %w", err)
+	}
+	q.Jobs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (arena.PendingJob, error) {
+		var j arena.PendingJob
+		var status string
+		err := row.Scan(&j.SubmissionID, &j.Challenge, &j.Competitor, &status, &j.Attempts, &j.CreatedAt, &j.UpdatedAt)
+		j.Status = arena.Status(status)
+		return j, err
+	})
+	if err != nil {
+		return q, fmt.Errorf("list pending submissions: %w", err)
+	}
+	return q, nil
+}

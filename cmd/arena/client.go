@@ -78,6 +78,42 @@ func (c *cli) submit(ctx context.Context, args []string) error {
 	return nil
 }
 
+// queue shows the work waiting and under way (admin).
+func (c *cli) queue(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("queue")
+	asJSON := fs.Bool("json", false, "print the queue as JSON")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return misusef("usage: arena queue [--json]")
+	}
+	q, err := client.New(*url, *key).Queue(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(c, q)
+	}
+	fmt.Fprintf(c.stdout, "database  %d queued, %d running", q.Queued, q.Running)
+	if q.OldestQueuedAt != nil {
+		fmt.Fprintf(c.stdout, "; the oldest queued for %s", time.Since(*q.OldestQueuedAt).Round(time.Second))
+	}
+	fmt.Fprintf(c.stdout, "\nstream    %d undelivered, %d in flight (%d redelivered), %d workers waiting\n",
+		q.Stream.Undelivered, q.Stream.InFlight, q.Stream.Redelivered, q.Stream.Waiting)
+	if len(q.Jobs) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nsubmission\tchallenge\tcompetitor\tstatus\tattempts\tsubmitted\tlast update")
+	for _, j := range q.Jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s ago\t%s ago\n", j.SubmissionID, j.Challenge, j.Competitor, j.Status, j.Attempts,
+			time.Since(j.CreatedAt).Round(time.Second), time.Since(j.UpdatedAt).Round(time.Second))
+	}
+	return tw.Flush()
+}
+
 // rescore queues a submission to be scored again (admin).
 func (c *cli) rescore(ctx context.Context, args []string) error {
 	fs, url, key := c.clientFlags("rescore")

@@ -887,6 +887,16 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 	if _, code := s.arena(t, s.adminKey, "rescore", alice.ID); code != 1 {
 		t.Errorf("rescore a disqualified submission: exit %d, want 1", code)
 	}
+
+	// Everything is done: nothing waits in the database or the stream.
+	out, code = s.arena(t, s.adminKey, "queue", "--json")
+	var q arena.QueueState
+	if err := json.Unmarshal([]byte(out), &q); code != 0 || err != nil || q.Queued != 0 || q.Running != 0 || q.Stream.Undelivered != 0 || q.Stream.InFlight != 0 {
+		t.Errorf("arena queue: exit %d, %+v %v\n%s", code, q, err, out)
+	}
+	if code := s.call(t, "GET", "/api/v1/queue", bobKey, "", nil, &e); code != 403 {
+		t.Errorf("a competitor reading the queue: %d", code)
+	}
 }
 
 // waitFor polls a submission (as admin) until done says so.

@@ -35,6 +35,7 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
                                                    recompute it (hidden tasks once the round is revealed)
   arena rounds list SLUG                           rounds, seed commitments, revealed seeds (checked)
   arena rounds open SLUG                           close the round, reveal its seeds, open the next (admin key)
+  arena queue [--json]                             work waiting and under way, in the database and the stream (admin key)
   arena rescore ID                                 score a submission again on the current round (admin key)
   arena disqualify ID --reason TEXT                take a submission out; the crown returns to the last
                                                    standing champion before it (admin key)
@@ -124,6 +125,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"rounds":      c.rounds,
 		"receipt":     c.receiptCmd,
 		"rescore":     c.rescore,
+		"queue":       c.queue,
 		"disqualify":  c.disqualify,
 		"wasm":        c.wasm,
 	}
