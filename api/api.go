@@ -5,6 +5,7 @@ package api
 import (
 	"log/slog"
 
+	"github.com/arena-dev/arena/metrics"
 	"github.com/arena-dev/arena/queue"
 	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/sandbox"
@@ -16,6 +17,7 @@ type Server struct {
 	Store  *store.Store
 	Queue  *queue.Queue
 	Engine *sandbox.Engine // static validation of uploads, shared with in-process workers
-	Signer *receipt.Signer // whose public key receipts verify against
-	Logger *slog.Logger
+	Signer  *receipt.Signer // whose public key receipts verify against
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -21,6 +22,9 @@ func (s *Server) Router(web http.Handler) http.Handler {
 	r.Use(middleware.Recoverer)
 
 	r.Get("/healthz", s.health)
+	if s.Metrics != nil {
+		r.Handle("/metrics", s.Metrics.Handler())
+	}
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
@@ -75,6 +79,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		begin := time.Now()
 		next.ServeHTTP(ww, r)
+		route := chi.RouteContext(r.Context()).RoutePattern()
+		s.Metrics.Request(r.Method, route, ww.Status(), time.Since(begin), strings.HasSuffix(route, "/events"))
 		s.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
 			slog.String("request_id", middleware.GetReqID(r.Context())),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),

@@ -440,16 +440,30 @@ func nullIfZero(n int) *int {
 	return &n
 }
 
+// PendingCounts counts the queued and running submissions.
+func (s *Store) PendingCounts(ctx context.Context) (queued, running int, err error) {
+	queued, running, _, err = s.pendingCounts(ctx)
+	return queued, running, err
+}
+
+func (s *Store) pendingCounts(ctx context.Context) (queued, running int, oldestQueued *time.Time, err error) {
+	err = s.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running'),
+			min(created_at) FILTER (WHERE status = 'queued')
+		FROM submissions WHERE status IN ('queued', 'running')`).Scan(&queued, &running, &oldestQueued)
+	if err != nil {
+		err = fmt.Errorf("count pending submissions: %w", err)
+	}
+	return queued, running, oldestQueued, err
+}
+
 // Pending is the database's view of the queue: counts of queued and
 // running submissions and the oldest hundred of them.
 func (s *Store) Pending(ctx context.Context) (arena.QueueState, error) {
 	var q arena.QueueState
-	err := s.pool.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running'),
-			min(created_at) FILTER (WHERE status = 'queued')
-		FROM submissions WHERE status IN ('queued', 'running')`).Scan(&q.Queued, &q.Running, &q.OldestQueuedAt)
-	if err != nil {
-		return q, fmt.Errorf("count pending submissions: %w", err)
+	var err error
+	if q.Queued, q.Running, q.OldestQueuedAt, err = s.pendingCounts(ctx); err != nil {
+		return q, err
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.id::text, ch.slug, co.name, s.status, s.attempts, s.created_at, s.updated_at

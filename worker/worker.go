@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/metrics"
 	"github.com/arena-dev/arena/queue"
 	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/sandbox"
@@ -25,6 +26,7 @@ type Worker struct {
 	Queue       *queue.Queue
 	Engine      *sandbox.Engine
 	Signer      *receipt.Signer // signs every evaluation's receipt
+	Metrics     *metrics.Metrics
 	Logger      *slog.Logger
 	Concurrency int           // evaluations at once; at least 1
 	Heartbeat   time.Duration // how often a running job reports progress
@@ -179,6 +181,7 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	w.Metrics.Evaluated(j.Challenge.Kind, ev.Status, time.Since(begin), ev.FuelUsed)
 	ev.Round = j.Challenge.Round
 	signed, err := w.Signer.Sign(receipt.For(j.Submission, j.Challenge, ev, commitment, time.Now()))
 	if err != nil {

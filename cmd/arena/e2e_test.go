@@ -897,6 +897,27 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 	if code := s.call(t, "GET", "/api/v1/queue", bobKey, "", nil, &e); code != 403 {
 		t.Errorf("a competitor reading the queue: %d", code)
 	}
+
+	// Prometheus sees the same: three evaluations, an empty queue, and
+	// requests by route pattern rather than by submission.
+	resp, err = http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`arena_evaluations_total{kind="optimizer",status="scored"} 3`,
+		"arena_submissions_queued 0",
+		"arena_submissions_running 0",
+		`arena_http_requests_total{code="202",method="POST",route="/api/v1/challenges/{slug}/submissions"} 2`,
+		`arena_http_requests_total{code="403",method="POST",route="/api/v1/submissions/{id}/disqualify"} 1`,
+		`arena_evaluation_fuel_count{kind="optimizer"} 3`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // waitFor polls a submission (as admin) until done says so.

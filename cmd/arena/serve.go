@@ -16,6 +16,7 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/api"
+	"github.com/arena-dev/arena/metrics"
 	"github.com/arena-dev/arena/queue"
 	"github.com/arena-dev/arena/receipt"
 	"github.com/arena-dev/arena/sandbox"
@@ -33,6 +34,7 @@ type config struct {
 	Workers     int
 	Demo        bool
 	CacheDir    string // compiled and metered modules; empty keeps them in memory only
+	MetricsAddr string // a standalone worker's /metrics listener; empty: none
 }
 
 func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
@@ -82,8 +84,9 @@ type deps struct {
 	store  *store.Store
 	queue  *queue.Queue
 	engine *sandbox.Engine
-	signer *receipt.Signer
-	close  func()
+	signer  *receipt.Signer
+	metrics *metrics.Metrics
+	close   func()
 }
 
 func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
@@ -144,7 +147,7 @@ func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
 	}
 	eng := c.newEngine(64, cfg.CacheDir)
 	closers = append(closers, func() { _ = eng.Close(context.Background()) })
-	return &deps{store: st, queue: q, engine: eng, signer: signer, close: closeAll}, nil
+	return &deps{store: st, queue: q, engine: eng, signer: signer, metrics: metrics.New(st.PendingCounts), close: closeAll}, nil
 }
 
 func (c *cli) runServer(ctx context.Context, cfg config) error {
@@ -161,7 +164,7 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Logger: c.logger}
+	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -173,7 +176,7 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	if cfg.Workers > 0 {
-		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Logger: c.logger, Concurrency: cfg.Workers}
+		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger, Concurrency: cfg.Workers}
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- w.Run(ctx) }()
 	}
@@ -249,6 +252,7 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 	var cfg config
 	fs := c.serverFlags("worker", &cfg)
 	fs.IntVar(&cfg.Workers, "concurrency", c.env.intOr("ARENA_WORKERS", 2), "evaluations at once (ARENA_WORKERS)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", c.env("ARENA_METRICS_ADDR"), "serve Prometheus metrics at http://ADDR/metrics (ARENA_METRICS_ADDR); empty: none")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -260,8 +264,20 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.close()
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", d.metrics.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		c.logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
 	c.logger.Info("arena worker running", "concurrency", cfg.Workers, "nats", cfg.NATSURL)
-	w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Logger: c.logger, Concurrency: cfg.Workers}
+	w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger, Concurrency: cfg.Workers}
 	return w.Run(ctx)
 }
 
