@@ -14,9 +14,9 @@ import (
 
 // Server holds what the handlers need.
 type Server struct {
-	Store  *store.Store
-	Queue  *queue.Queue
-	Engine *sandbox.Engine // static validation of uploads, shared with in-process workers
+	Store   *store.Store
+	Queue   *queue.Queue
+	Engine  *sandbox.Engine // static validation of uploads, shared with in-process workers
 	Signer  *receipt.Signer // whose public key receipts verify against
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger

@@ -81,9 +81,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 // deps are the shared parts serve and worker both build.
 type deps struct {
-	store  *store.Store
-	queue  *queue.Queue
-	engine *sandbox.Engine
+	store   *store.Store
+	queue   *queue.Queue
+	engine  *sandbox.Engine
 	signer  *receipt.Signer
 	metrics *metrics.Metrics
 	close   func()
