@@ -45,6 +45,16 @@ type Competitor struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// APIKey describes an issued key; the key itself is shown once, at issue,
+// and stored only as a hash.
+type APIKey struct {
+	ID        int64      `json:"id"`
+	Role      Role       `json:"role"`
+	Name      string     `json:"name"` // the competitor, or an admin key's label
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
 // Principal is the authenticated caller of a request.
 type Principal struct {
 	KeyID        int64

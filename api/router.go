@@ -37,6 +37,13 @@ func (s *Server) Router(web http.Handler) http.Handler {
 
 		r.Post("/competitors", s.createCompetitor)
 		r.Get("/me", s.me)
+		r.Post("/me/key", s.rotateKey)
+		r.Route("/keys", func(r chi.Router) {
+			r.Use(s.require(arena.RoleAdmin))
+			r.Get("/", s.listKeys)
+			r.Post("/", s.createKey)
+			r.Delete("/{id}", s.revokeKey)
+		})
 
 		r.Get("/challenges", s.listChallenges)
 		r.With(s.require(arena.RoleAdmin)).Post("/challenges", s.createChallenge)

@@ -190,6 +190,44 @@ func (c *Client) Disqualify(ctx context.Context, id, reason string) (Disqualific
 	return d, c.postJSON(ctx, "/api/v1/submissions/"+url.PathEscape(id)+"/disqualify", map[string]string{"reason": reason}, &d)
 }
 
+// IssuedKey is a key as issued: shown once.
+type IssuedKey struct {
+	Role   arena.Role `json:"role"`
+	Name   string     `json:"name"`
+	APIKey string     `json:"api_key"`
+}
+
+// Keys lists every key issued (admin key).
+func (c *Client) Keys(ctx context.Context) ([]arena.APIKey, error) {
+	var ks struct {
+		Keys []arena.APIKey `json:"keys"`
+	}
+	return ks.Keys, c.getJSON(ctx, "/api/v1/keys", &ks)
+}
+
+// CreateKey issues a key (admin key).
+func (c *Client) CreateKey(ctx context.Context, role arena.Role, name string) (IssuedKey, error) {
+	var k IssuedKey
+	return k, c.postJSON(ctx, "/api/v1/keys", map[string]any{"role": role, "name": name}, &k)
+}
+
+// RevokeKey revokes a key (admin key).
+func (c *Client) RevokeKey(ctx context.Context, id int64) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/keys/"+strconv.FormatInt(id, 10), "", nil, nil)
+	return err
+}
+
+// RotateKey replaces the client's own key and returns the new one; the
+// client switches to it.
+func (c *Client) RotateKey(ctx context.Context) (IssuedKey, error) {
+	var k IssuedKey
+	if err := c.postJSON(ctx, "/api/v1/me/key", struct{}{}, &k); err != nil {
+		return k, err
+	}
+	c.Key = k.APIKey
+	return k, nil
+}
+
 // Queue fetches the work waiting and under way (admin key).
 func (c *Client) Queue(ctx context.Context) (arena.QueueState, error) {
 	var q arena.QueueState

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"time"
 	"regexp"
 
 	"github.com/jackc/pgx/v5"
@@ -136,4 +137,83 @@ func (s *Store) Authenticate(ctx context.Context, key string) (arena.Principal, 
 		p.CompetitorID = *cid
 	}
 	return p, nil
+}
+
+// Keys lists every key ever issued, newest first.
+func (s *Store) Keys(ctx context.Context) ([]arena.APIKey, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT k.id, k.role, coalesce(c.name, k.name), k.created_at, k.revoked_at
+		FROM api_keys k LEFT JOIN competitors c ON c.id = k.competitor_id
+		ORDER BY k.id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (arena.APIKey, error) {
+		var k arena.APIKey
+		var role string
+		err := row.Scan(&k.ID, &role, &k.Name, &k.CreatedAt, &k.RevokedAt)
+		k.Role = arena.Role(role)
+		return k, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeKey revokes a key at once. The last admin key cannot be revoked,
+// so nobody locks the server's admins out.
+func (s *Store) RevokeKey(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var role string
+		var revoked *time.Time
+		// Admin keys are revoked one at a time, so two revocations cannot
+		// each leave the other's key as the last.
+		if _, err := tx.Exec(ctx, `LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return fmt.Errorf("lock keys: %w", err)
+		}
+		err := tx.QueryRow(ctx, `SELECT role, revoked_at FROM api_keys WHERE id = $1`, id).Scan(&role, &revoked)
+		if err != nil {
+			return notFound(err, "no key %d", id)
+		}
+		if revoked != nil {
+			return arena.Errorf(arena.ECONFLICT, "key %d was already revoked at %s", id, revoked.UTC().Format(time.RFC3339))
+		}
+		if role == string(arena.RoleAdmin) {
+			var others int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND id <> $1`, id).Scan(&others); err != nil {
+				return fmt.Errorf("count admin keys: %w", err)
+			}
+			if others == 0 {
+				return arena.Errorf(arena.ECONFLICT, "key %d is the last admin key: issue another before revoking it", id)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("revoke key: %w", err)
+		}
+		return nil
+	})
+}
+
+// RotateKey issues a new key for the same role and holder as key id and
+// revokes id, in one transaction: what a competitor does after a leak.
+func (s *Store) RotateKey(ctx context.Context, id int64) (string, error) {
+	var key string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var role, name string
+		var competitorID *int64
+		err := tx.QueryRow(ctx, `
+			UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+			RETURNING role, name, competitor_id`, id).Scan(&role, &name, &competitorID)
+		if err != nil {
+			return notFound(err, "no unrevoked key %d", id)
+		}
+		var cid int64
+		if competitorID != nil {
+			cid = *competitorID
+		}
+		key, err = insertKey(ctx, tx, arena.Role(role), name, cid)
+		return err
+	})
+	return key, err
 }

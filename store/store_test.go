@@ -299,3 +299,65 @@ func TestPendingShowsQueuedAndRunningOldestFirst(t *testing.T) {
 		t.Errorf("second job: %+v", j)
 	}
 }
+
+func TestRevokeAndRotateKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	admin, _ := s.CreateKey(ctx, arena.RoleAdmin, "ops")
+	_, aliceKey, _ := s.CreateCompetitor(ctx, "alice")
+	idOf := func(key string) int64 {
+		t.Helper()
+		p, err := s.Authenticate(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.KeyID
+	}
+	adminID, aliceID := idOf(admin), idOf(aliceKey)
+
+	if err := s.RevokeKey(ctx, adminID); arena.ErrorCode(err) != arena.ECONFLICT || !strings.Contains(err.Error(), "last admin key") {
+		t.Errorf("revoking the last admin key: %v, want conflict", err)
+	}
+	second, _ := s.CreateKey(ctx, arena.RoleAdmin, "backup")
+	if err := s.RevokeKey(ctx, adminID); err != nil {
+		t.Errorf("revoking an admin key with another left: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, admin); arena.ErrorCode(err) != arena.EUNAUTHORIZED {
+		t.Errorf("a revoked key still works: %v", err)
+	}
+	if err := s.RevokeKey(ctx, adminID); arena.ErrorCode(err) != arena.ECONFLICT {
+		t.Errorf("revoking twice: %v, want conflict", err)
+	}
+	if err := s.RevokeKey(ctx, 999999); arena.ErrorCode(err) != arena.ENOTFOUND {
+		t.Errorf("revoking an unknown key: %v, want not_found", err)
+	}
+
+	rotated, err := s.RotateKey(ctx, aliceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, aliceKey); arena.ErrorCode(err) != arena.EUNAUTHORIZED {
+		t.Errorf("the rotated-out key still works: %v", err)
+	}
+	if p, err := s.Authenticate(ctx, rotated); err != nil || p.Name != "alice" || p.Role != arena.RoleCompetitor {
+		t.Errorf("the new key: %+v %v", p, err)
+	}
+	if _, err := s.RotateKey(ctx, aliceID); arena.ErrorCode(err) != arena.ENOTFOUND {
+		t.Errorf("rotating a revoked key: %v, want not_found", err)
+	}
+
+	keys, err := s.Keys(ctx)
+	if err != nil || len(keys) != 4 {
+		t.Fatalf("keys: %+v %v", keys, err)
+	}
+	revoked := 0
+	for _, k := range keys {
+		if k.RevokedAt != nil {
+			revoked++
+		}
+	}
+	if revoked != 2 || keys[0].Name != "alice" || keys[0].RevokedAt != nil || idOf(second) != keys[1].ID {
+		t.Errorf("keys, newest first: %+v", keys)
+	}
+}

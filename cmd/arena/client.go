@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -76,6 +77,67 @@ func (c *cli) submit(ctx context.Context, args []string) error {
 		return fmt.Errorf("submission %s: %s", sub.Status, sub.Error)
 	}
 	return nil
+}
+
+const keysUsage = "usage: arena keys list | arena keys create --role admin|competitor --name NAME | arena keys revoke ID | arena keys rotate"
+
+// keys manages API keys: list, create and revoke (admin), and rotate the
+// caller's own.
+func (c *cli) keys(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return misusef(keysUsage)
+	}
+	fs, url, key := c.clientFlags("keys " + args[0])
+	role := fs.String("role", "", "with create: admin or competitor")
+	name := fs.String("name", "", "with create: an admin key's label, or the competitor")
+	rest, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	cl := client.New(*url, *key)
+	switch {
+	case args[0] == "list" && len(rest) == 0:
+		keys, err := cl.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "id\trole\tname\tissued\trevoked")
+		for _, k := range keys {
+			revoked := "-"
+			if k.RevokedAt != nil {
+				revoked = k.RevokedAt.UTC().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.Name, k.CreatedAt.UTC().Format("2006-01-02 15:04"), revoked)
+		}
+		return tw.Flush()
+	case args[0] == "create" && len(rest) == 0 && *role != "" && *name != "":
+		k, err := cl.CreateKey(ctx, arena.Role(*role), *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, k.APIKey)
+		return nil
+	case args[0] == "revoke" && len(rest) == 1:
+		id, err := strconv.ParseInt(rest[0], 10, 64)
+		if err != nil {
+			return misusef("key ID %q is not a number (arena keys list shows them)", rest[0])
+		}
+		if err := cl.RevokeKey(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "key %d revoked\n", id)
+		return nil
+	case args[0] == "rotate" && len(rest) == 0:
+		k, err := cl.RotateKey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "Your old key no longer works. Your new key (shown once; export it as ARENA_KEY):\n")
+		fmt.Fprintln(c.stdout, k.APIKey)
+		return nil
+	}
+	return misusef(keysUsage)
 }
 
 // queue shows the work waiting and under way (admin).

@@ -898,6 +898,44 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 		t.Errorf("a competitor reading the queue: %d", code)
 	}
 
+	// Keys: an admin issues one, its holder rotates it, the admin revokes
+	// the new one; a competitor manages none but their own.
+	carolKey, code := s.arena(t, s.adminKey, "keys", "create", "--role", "competitor", "--name", "carol")
+	carolKey = strings.TrimSpace(carolKey)
+	if code != 0 || !strings.HasPrefix(carolKey, "arena_") {
+		t.Fatalf("arena keys create: exit %d %q", code, carolKey)
+	}
+	rotated, code := s.arena(t, carolKey, "keys", "rotate")
+	rotated = strings.TrimSpace(rotated)
+	if code != 0 || !strings.HasPrefix(rotated, "arena_") || rotated == carolKey {
+		t.Fatalf("arena keys rotate: exit %d %q", code, rotated)
+	}
+	if code := s.call(t, "GET", "/api/v1/me", carolKey, "", nil, &e); code != 401 {
+		t.Errorf("the rotated-out key: %d, want 401", code)
+	}
+	var me struct{ Name string }
+	if code := s.call(t, "GET", "/api/v1/me", rotated, "", nil, &me); code != 200 || me.Name != "carol" {
+		t.Errorf("the new key: %d %+v", code, me)
+	}
+	var keys struct{ Keys []arena.APIKey }
+	s.call(t, "GET", "/api/v1/keys", s.adminKey, "", nil, &keys)
+	newest := keys.Keys[0]
+	if newest.Name != "carol" || newest.RevokedAt != nil || keys.Keys[1].Name != "carol" || keys.Keys[1].RevokedAt == nil {
+		t.Fatalf("keys, newest first: %+v", keys.Keys)
+	}
+	if out, code := s.arena(t, s.adminKey, "keys", "revoke", fmt.Sprint(newest.ID)); code != 0 || !strings.Contains(out, "revoked") {
+		t.Errorf("arena keys revoke: exit %d\n%s", code, out)
+	}
+	if code := s.call(t, "GET", "/api/v1/me", rotated, "", nil, &e); code != 401 {
+		t.Errorf("a revoked key: %d, want 401", code)
+	}
+	if code := s.call(t, "GET", "/api/v1/keys", bobKey, "", nil, &e); code != 403 {
+		t.Errorf("a competitor listing keys: %d, want 403", code)
+	}
+	if _, code := s.arena(t, s.adminKey, "keys", "revoke", "x"); code != 2 {
+		t.Errorf("arena keys revoke x: exit %d, want 2", code)
+	}
+
 	// Prometheus sees the same: three evaluations, an empty queue, and
 	// requests by route pattern rather than by submission.
 	resp, err = http.Get(s.url + "/metrics")

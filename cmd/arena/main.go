@@ -35,6 +35,8 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
                                                    recompute it (hidden tasks once the round is revealed)
   arena rounds list SLUG                           rounds, seed commitments, revealed seeds (checked)
   arena rounds open SLUG                           close the round, reveal its seeds, open the next (admin key)
+  arena keys list | create --role R --name N | revoke ID   manage API keys (admin key)
+  arena keys rotate                                replace your own key; the old one stops working
   arena queue [--json]                             work waiting and under way, in the database and the stream (admin key)
   arena rescore ID                                 score a submission again on the current round (admin key)
   arena disqualify ID --reason TEXT                take a submission out; the crown returns to the last
@@ -126,6 +128,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"receipt":     c.receiptCmd,
 		"rescore":     c.rescore,
 		"queue":       c.queue,
+		"keys":        c.keys,
 		"disqualify":  c.disqualify,
 		"wasm":        c.wasm,
 	}
