@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"time"
 	"regexp"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
