@@ -117,6 +117,11 @@ type Rules struct {
 	// out; 0 means no cap. Modules refused at upload are never stored and
 	// do not count.
 	DailySubmissions int `json:"daily_submissions"`
+	// RevealAfter is when every submission's module becomes public, so
+	// anyone can study and rerun the competition's code. Until then a
+	// module is its owner's (and the admins'), except the champion's,
+	// which trainers download; never when unset.
+	RevealAfter *time.Time `json:"reveal_after,omitempty"`
 }
 
 // DefaultFuelPerTask is about 20 times what the heaviest shipped example

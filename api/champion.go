@@ -20,8 +20,7 @@ func (s *Server) champion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, champ)
 }
 
-// championModule serves the champion's bytes; the ETag is their sha256,
-// so trainers can poll cheaply with If-None-Match.
+// championModule serves the champion's bytes.
 func (s *Server) championModule(w http.ResponseWriter, r *http.Request) {
 	c := challengeFrom(r)
 	champ, module, err := s.Store.ChampionModule(r.Context(), c)
@@ -29,16 +28,22 @@ func (s *Server) championModule(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	etag := `"` + champ.SHA256 + `"`
+	serveModule(w, r, champ.SubmissionID, champ.SHA256, c.Slug+"-champion.wasm", module)
+}
+
+// serveModule sends module bytes; the ETag is their sha256, so clients
+// can poll cheaply with If-None-Match.
+func serveModule(w http.ResponseWriter, r *http.Request, submissionID, sha256, filename string, module []byte) {
+	etag := `"` + sha256 + `"`
 	w.Header().Set("ETag", etag)
-	w.Header().Set("X-Arena-Submission", champ.SubmissionID)
+	w.Header().Set("X-Arena-Submission", submissionID)
 	if r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	w.Header().Set("Content-Type", "application/wasm")
 	w.Header().Set("Content-Length", strconv.Itoa(len(module)))
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-champion.wasm"`, c.Slug))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, filename))
 	_, _ = w.Write(module)
 }
 

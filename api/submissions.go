@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -177,4 +178,44 @@ func championOrNil(c *arena.Champion) *arena.Champion {
 		return nil
 	}
 	return c
+}
+
+// submissionModule serves a submission's module bytes to its owner and
+// admins, to anyone once the challenge's reveal_after has passed, and the
+// champion's always (trainers run it).
+func (s *Server) submissionModule(w http.ResponseWriter, r *http.Request) {
+	sub, module, err := s.Store.Module(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !canSeeDetails(r, sub) {
+		c, err := s.Store.Challenge(r.Context(), sub.Challenge)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if err := s.revealed(r, c, sub); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	serveModule(w, r, sub.ID, sub.SHA256, fmt.Sprintf("%s-%s.wasm", sub.Challenge, sub.ID[:8]), module)
+}
+
+// revealed says whether others may read sub's module yet.
+func (s *Server) revealed(r *http.Request, c arena.Challenge, sub arena.Submission) error {
+	if at := c.Rules.RevealAfter; at != nil && !time.Now().Before(*at) {
+		return nil
+	}
+	champ, err := s.Store.Champion(r.Context(), c)
+	switch {
+	case err == nil && champ.SubmissionID == sub.ID:
+		return nil
+	case err != nil && arena.ErrorCode(err) != arena.ENOTFOUND:
+		return err
+	case c.Rules.RevealAfter == nil:
+		return arena.Errorf(arena.EFORBIDDEN, "%s does not reveal its submissions' code: only its owner, the admins and, for the champion, everyone may download it", c.Slug)
+	}
+	return arena.Errorf(arena.EFORBIDDEN, "the code of %s's submissions is hidden until %s", c.Slug, c.Rules.RevealAfter.UTC().Format(time.RFC3339))
 }

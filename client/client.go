@@ -254,6 +254,40 @@ func (c *Client) ReceiptKey(ctx context.Context) (string, error) {
 	return k.PublicKey, c.getJSON(ctx, "/api/v1/receipts/key", &k)
 }
 
+// module downloads module bytes and checks them against the server's
+// ETag, their sha256, which it returns.
+func (c *Client) module(ctx context.Context, path string) ([]byte, string, error) {
+	var module []byte
+	h, err := c.do(ctx, http.MethodGet, path, "", nil, &module)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(module)
+	got := hex.EncodeToString(sum[:])
+	if etag := strings.Trim(h.Get("ETag"), `"`); etag != got {
+		return nil, "", fmt.Errorf("downloaded module has sha256 %s, but the server's ETag says %s", got, etag)
+	}
+	return module, got, nil
+}
+
+// SubmissionModule downloads a submission's module: yours, or anyone's
+// once its challenge reveals code. The bytes are checked against the
+// submission's sha256.
+func (c *Client) SubmissionModule(ctx context.Context, id string) (arena.Submission, []byte, error) {
+	sub, err := c.Submission(ctx, id)
+	if err != nil {
+		return sub, nil, err
+	}
+	module, got, err := c.module(ctx, "/api/v1/submissions/"+url.PathEscape(id)+"/module")
+	if err != nil {
+		return sub, nil, err
+	}
+	if got != sub.SHA256 {
+		return sub, nil, fmt.Errorf("downloaded module has sha256 %s, but submission %s's is %s", got, id, sub.SHA256)
+	}
+	return sub, module, nil
+}
+
 // Champion fetches a challenge's current champion.
 func (c *Client) Champion(ctx context.Context, slug string) (arena.Champion, error) {
 	var ch arena.Champion
@@ -267,15 +301,9 @@ func (c *Client) ChampionModule(ctx context.Context, slug string) (arena.Champio
 	if err != nil {
 		return champ, nil, err
 	}
-	var module []byte
-	h, err := c.do(ctx, http.MethodGet, "/api/v1/challenges/"+url.PathEscape(slug)+"/champion/module", "", nil, &module)
+	module, got, err := c.module(ctx, "/api/v1/challenges/"+url.PathEscape(slug)+"/champion/module")
 	if err != nil {
 		return champ, nil, err
-	}
-	sum := sha256.Sum256(module)
-	got := hex.EncodeToString(sum[:])
-	if etag := strings.Trim(h.Get("ETag"), `"`); etag != got {
-		return champ, nil, fmt.Errorf("downloaded module has sha256 %s, but the server's ETag says %s", got, etag)
 	}
 	if got != champ.SHA256 {
 		// The crown changed between the two requests: describe what we got.

@@ -114,13 +114,14 @@ const submissionJoins = `FROM submissions s
 	JOIN challenges ch ON ch.id = s.challenge_id
 	JOIN competitors co ON co.id = s.competitor_id`
 
-func scanSubmission(row pgx.Row) (arena.Submission, error) {
+// scanSubmission scans submissionColumns, then any extra columns into extra.
+func scanSubmission(row pgx.Row, extra ...any) (arena.Submission, error) {
 	var sub arena.Submission
 	var status string
 	var round *int
-	err := row.Scan(&sub.ID, &sub.ChallengeID, &sub.Challenge, &sub.CompetitorID, &sub.Competitor, &sub.SHA256,
+	err := row.Scan(append([]any{&sub.ID, &sub.ChallengeID, &sub.Challenge, &sub.CompetitorID, &sub.Competitor, &sub.SHA256,
 		&sub.Size, &status, &sub.Score, &sub.PublicScore, &round, &sub.Error, &sub.FuelUsed, &sub.FailedTasks,
-		&sub.Attempts, &sub.TimedOut, &sub.DisqualifiedReason, &sub.CreatedAt, &sub.FinishedAt)
+		&sub.Attempts, &sub.TimedOut, &sub.DisqualifiedReason, &sub.CreatedAt, &sub.FinishedAt}, extra...)...)
 	sub.Status = arena.Status(status)
 	if round != nil {
 		sub.Round = *round
@@ -182,17 +183,11 @@ type Job struct {
 // Job loads a submission with its challenge and module bytes.
 func (s *Store) Job(ctx context.Context, id string) (Job, error) {
 	var j Job
-	if err := checkID(id); err != nil {
+	sub, module, err := s.Module(ctx, id)
+	if err != nil {
 		return j, err
 	}
-	sub, err := scanSubmission(s.pool.QueryRow(ctx, `SELECT `+submissionColumns+` `+submissionJoins+` WHERE s.id = $1`, id))
-	if err != nil {
-		return j, notFound(err, "no submission %q", id)
-	}
-	j.Submission = sub
-	if err := s.pool.QueryRow(ctx, `SELECT module FROM submissions WHERE id = $1`, id).Scan(&j.Module); err != nil {
-		return j, fmt.Errorf("load module: %w", err)
-	}
+	j.Submission, j.Module = sub, module
 	ch, err := scanChallenge(s.pool.QueryRow(ctx, `SELECT `+challengeColumns+` FROM challenges WHERE id = $1`, sub.ChallengeID))
 	if err != nil {
 		return j, fmt.Errorf("load challenge: %w", err)
@@ -484,4 +479,17 @@ func (s *Store) Pending(ctx context.Context) (arena.QueueState, error) {
 		return q, fmt.Errorf("list pending submissions: %w", err)
 	}
 	return q, nil
+}
+
+// Module returns a submission with its module's bytes.
+func (s *Store) Module(ctx context.Context, id string) (arena.Submission, []byte, error) {
+	if err := checkID(id); err != nil {
+		return arena.Submission{}, nil, err
+	}
+	var module []byte
+	sub, err := scanSubmission(s.pool.QueryRow(ctx, `SELECT `+submissionColumns+`, s.module `+submissionJoins+` WHERE s.id = $1`, id), &module)
+	if err != nil {
+		return sub, nil, notFound(err, "no submission %q", id)
+	}
+	return sub, module, nil
 }

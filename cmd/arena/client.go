@@ -176,6 +176,29 @@ func (c *cli) queue(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
+// download writes a submission's module to a file: your own, or anyone's
+// once the challenge reveals code.
+func (c *cli) download(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("download")
+	out := fs.String("o", "", "where to write the module")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || *out == "" {
+		return misusef("usage: arena download ID -o FILE")
+	}
+	sub, module, err := client.New(*url, *key).SubmissionModule(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, module, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "wrote %s (%d bytes): %s's submission %s to %s, sha256 %s\n", *out, len(module), sub.Competitor, sub.ID, sub.Challenge, sub.SHA256)
+	return nil
+}
+
 // rescore queues a submission to be scored again (admin).
 func (c *cli) rescore(ctx context.Context, args []string) error {
 	fs, url, key := c.clientFlags("rescore")

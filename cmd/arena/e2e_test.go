@@ -956,6 +956,39 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+
+	// Code: the owner's always, the champion's for everyone, the rest once
+	// the challenge reveals it.
+	dir := t.TempDir()
+	if out, code := s.arena(t, bobKey, "download", alice.ID, "-o", filepath.Join(dir, "a.wasm")); code != 1 {
+		t.Errorf("bob downloading alice's code: exit %d\n%s", code, out)
+	}
+	if code := s.call(t, "GET", "/api/v1/submissions/"+alice.ID+"/module", bobKey, "", nil, &e); code != 403 || !strings.Contains(e.Error.Message, "does not reveal") {
+		t.Errorf("bob downloading alice's code: %d %+v", code, e)
+	}
+	if out, code := s.arena(t, bobKey, "download", bob.ID, "-o", filepath.Join(dir, "b.wasm")); code != 0 || sha(t, filepath.Join(dir, "b.wasm")) != bob.SHA256 {
+		t.Errorf("bob downloading his own: exit %d\n%s", code, out)
+	}
+	if out, code := s.arena(t, "", "download", bob.ID, "-o", filepath.Join(dir, "champ.wasm")); code != 0 {
+		t.Errorf("anyone downloading the champion's code: exit %d\n%s", code, out)
+	}
+	for slug, at := range map[string]string{"revealed": "2020-01-01T00:00:00Z", "hidden": "2999-01-01T00:00:00Z"} {
+		spec := fmt.Sprintf(`{"slug":%q,"kind":"optimizer","rules":{"reveal_after":%q}}`, slug, at)
+		if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
+			t.Fatal("create challenge", code)
+		}
+		var sub arena.Submission
+		if code := s.call(t, "POST", "/api/v1/challenges/"+slug+"/submissions", bobKey, "application/wasm", signsgd, &sub); code != 202 {
+			t.Fatalf("submit to %s: %d", slug, code)
+		}
+		code := s.call(t, "GET", "/api/v1/submissions/"+sub.ID+"/module", "", "", nil, nil)
+		switch {
+		case slug == "revealed" && code != 200:
+			t.Errorf("anyone downloading code revealed in 2020: %d", code)
+		case slug == "hidden" && code != 403:
+			t.Errorf("anyone downloading code hidden until 2999: %d", code)
+		}
+	}
 }
 
 // waitFor polls a submission (as admin) until done says so.

@@ -28,7 +28,8 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena submit --challenge SLUG FILE [--wait]      submit a module
   arena status ID                                  show a submission
   arena leaderboard SLUG                           show a challenge's ranking
-  arena champion pull SLUG -o FILE                 download the champion's module
+  arena champion pull SLUG -o FILE                 download the champion's module (its receipt checked)
+  arena download ID -o FILE                        a submission's module: yours, or any once code is revealed
   arena challenge create --file SPEC.json          define a challenge (admin key)
   arena receipt ID [--round N] [--public-key KEY] [--module FILE]
                                                    check a submission's signed receipt; with the module,
@@ -129,6 +130,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"rescore":     c.rescore,
 		"queue":       c.queue,
 		"keys":        c.keys,
+		"download":    c.download,
 		"disqualify":  c.disqualify,
 		"wasm":        c.wasm,
 	}
