@@ -12,7 +12,6 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/client"
-	"github.com/arena-dev/arena/receipt"
 )
 
 // clientFlags adds --url and --key, defaulting to ARENA_URL and ARENA_KEY.
@@ -375,15 +374,7 @@ func (c *cli) champion(ctx context.Context, args []string) error {
 	}
 	// The module is only as good as the evaluation behind it: check the
 	// server's signed receipt names these bytes before using them.
-	signed, err := cl.Receipt(ctx, champ.SubmissionID, 0)
-	if err != nil {
-		return err
-	}
-	publicKey, keySource, err := trustedKey(ctx, cl, *pinned)
-	if err != nil {
-		return err
-	}
-	r, err := receipt.Verify(signed, publicKey)
+	r, publicKey, keySource, err := verifiedReceipt(ctx, cl, champ.SubmissionID, 0, *pinned)
 	if err != nil {
 		return fmt.Errorf("the champion's receipt: %w", err)
 	}

@@ -45,15 +45,7 @@ func (c *cli) receiptCmd(ctx context.Context, args []string) error {
 		}
 	}
 	cl := client.New(*url, *key)
-	signed, err := cl.Receipt(ctx, rest[0], *round)
-	if err != nil {
-		return err
-	}
-	publicKey, keySource, err := trustedKey(ctx, cl, *pinned)
-	if err != nil {
-		return err
-	}
-	r, err := receipt.Verify(signed, publicKey)
+	r, publicKey, keySource, err := verifiedReceipt(ctx, cl, rest[0], *round, *pinned)
 	if err != nil {
 		return err
 	}
@@ -90,14 +82,23 @@ func (c *cli) receiptCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// trustedKey is the key to check receipts against: the pinned one, else
-// the server's own word for it, and says which.
-func trustedKey(ctx context.Context, cl *client.Client, pinned string) (key, source string, err error) {
-	if pinned != "" {
-		return pinned, "pinned", nil
+// verifiedReceipt fetches a submission's receipt (of round, or its
+// latest when 0) and checks it against the pinned key or, without one,
+// the server's own word for its key; it says which.
+func verifiedReceipt(ctx context.Context, cl *client.Client, id string, round int, pinned string) (r arena.Receipt, key, keySource string, err error) {
+	signed, err := cl.Receipt(ctx, id, round)
+	if err != nil {
+		return r, "", "", err
 	}
-	key, err = cl.ReceiptKey(ctx)
-	return key, "fetched from the server; pin it with --public-key or ARENA_RECEIPT_KEY", err
+	key, keySource = pinned, "pinned"
+	if pinned == "" {
+		keySource = "fetched from the server; pin it with --public-key or ARENA_RECEIPT_KEY"
+		if key, err = cl.ReceiptKey(ctx); err != nil {
+			return r, "", "", err
+		}
+	}
+	r, err = receipt.Verify(signed, key)
+	return r, key, keySource, err
 }
 
 func printReceipt(c *cli, r arena.Receipt, key, keySource string) {
