@@ -8,7 +8,7 @@ export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
 GO ?= go
 EXAMPLES_OUT ?= bin/examples
 
-.PHONY: run test build examples wasm-fixtures db test-db clean scores bench
+.PHONY: run test build examples wasm-fixtures db test-db browser clean scores bench
 
 ## run: start Postgres if needed, migrate, and serve HTTP + web + NATS + workers on :8080
 run: db build
@@ -21,7 +21,8 @@ run: db build
 COMPUTE_PKGS = ./meter ./scoring
 
 ## test: every test, against a real Postgres (each test gets its own database)
-test: test-db
+## and, for the pages, a real headless Chromium
+test: test-db browser
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /meter$$ -e /scoring$$)
 	$(GO) test -count=1 $(COMPUTE_PKGS)
@@ -54,6 +55,9 @@ db:
 
 test-db:
 	./scripts/postgres.sh "$(ARENA_TEST_DATABASE_URL)"
+
+browser:
+	./scripts/chromium.sh
 
 clean:
 	rm -rf bin $(EXAMPLES_OUT)
