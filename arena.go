@@ -122,6 +122,26 @@ type Rules struct {
 	// module is its owner's (and the admins'), except the champion's,
 	// which trainers download; never when unset.
 	RevealAfter *time.Time `json:"reveal_after,omitempty"`
+	// OpensAt and ClosesAt bound when submissions are taken (either may
+	// be unset: no bound).
+	OpensAt  *time.Time `json:"opens_at,omitempty"`
+	ClosesAt *time.Time `json:"closes_at,omitempty"`
+	// RoundHours opens a new round (revealing the last one's seeds and
+	// scoring the champion again) every so many hours while the challenge
+	// is open; 0 leaves rounds to the admins.
+	RoundHours int `json:"round_hours,omitempty"`
+}
+
+// Accepting says whether a challenge takes submissions at t, and if not,
+// why, in words for the competitor.
+func (r Rules) Accepting(t time.Time) error {
+	switch {
+	case r.OpensAt != nil && t.Before(*r.OpensAt):
+		return Errorf(EFORBIDDEN, "this challenge opens for submissions at %s", r.OpensAt.UTC().Format(time.RFC3339))
+	case r.ClosesAt != nil && !t.Before(*r.ClosesAt):
+		return Errorf(EFORBIDDEN, "this challenge closed for submissions at %s", r.ClosesAt.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // DefaultFuelPerTask is about 20 times what the heaviest shipped example
@@ -358,6 +378,12 @@ func (r Rules) Validate() error {
 	}
 	if r.DailySubmissions < 0 || r.DailySubmissions > 10_000 {
 		return Errorf(EINVALID, "rules.daily_submissions: must be between 0 (no cap) and 10000, got %d", r.DailySubmissions)
+	}
+	if r.OpensAt != nil && r.ClosesAt != nil && !r.ClosesAt.After(*r.OpensAt) {
+		return Errorf(EINVALID, "rules.closes_at: must be after opens_at")
+	}
+	if r.RoundHours < 0 || r.RoundHours > 24*366 {
+		return Errorf(EINVALID, "rules.round_hours: must be between 0 (rounds opened by admins) and %d, got %d", 24*366, r.RoundHours)
 	}
 	return nil
 }

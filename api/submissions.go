@@ -22,6 +22,10 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, _ := principal(r)
 	c := challengeFrom(r)
+	if err := c.Rules.Accepting(time.Now()); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/wasm" && mt != "application/octet-stream" {
 		s.Error(w, r, arena.Errorf(arena.EINVALID, "Content-Type must be application/wasm, got %q", r.Header.Get("Content-Type")))
 		return

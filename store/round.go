@@ -45,7 +45,7 @@ func (s *Store) describeRounds(ctx context.Context, ch arena.Challenge, rounds [
 	return nil
 }
 
-// AdvanceRound closes the challenge's current round and opens the next,
+// AdvanceRound closes the challenge's current round, ch.Round, and opens the next,
 // and puts the champion, if any, back in the queue to be scored on the
 // new round's seeds; all in one transaction. It returns what changed:
 // the closed round (revealed) and the opened one (committed to), and the
@@ -59,6 +59,10 @@ func (s *Store) AdvanceRound(ctx context.Context, ch arena.Challenge) (arena.Rou
 		// The challenge row's lock orders this against crownings.
 		if err := tx.QueryRow(ctx, `SELECT round FROM challenges WHERE id = $1 FOR UPDATE`, ch.ID).Scan(&closed.Round); err != nil {
 			return fmt.Errorf("lock challenge: %w", err)
+		}
+		// Two admins, or two schedulers, asking at once open one round.
+		if closed.Round != ch.Round {
+			return arena.Errorf(arena.ECONFLICT, "round %d of %s has already closed; round %d is open", ch.Round, ch.Slug, closed.Round)
 		}
 		if err := tx.QueryRow(ctx, `
 			UPDATE rounds SET closed_at = now() WHERE challenge_id = $1 AND round = $2
@@ -104,4 +108,24 @@ func (s *Store) AdvanceRound(ctx context.Context, ch arena.Challenge) (arena.Rou
 		return arena.RoundChange{}, err
 	}
 	return arena.RoundChange{Closed: pair[0], Opened: pair[1], Rescoring: rescore}, nil
+}
+
+// DueRounds lists the challenges whose schedule says a new round is due:
+// rules.round_hours have passed since the current round opened, and the
+// challenge has not closed.
+func (s *Store) DueRounds(ctx context.Context) ([]arena.Challenge, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+challengeColumns+` FROM challenges WHERE id IN (
+		SELECT ch.id FROM challenges ch JOIN rounds r ON r.challenge_id = ch.id AND r.round = ch.round
+		WHERE coalesce((ch.rules->>'round_hours')::int, 0) > 0
+			AND r.opened_at + make_interval(hours => (ch.rules->>'round_hours')::int) <= now()
+			AND (ch.rules->>'closes_at' IS NULL OR (ch.rules->>'closes_at')::timestamptz > now()))
+		ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("find due rounds: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (arena.Challenge, error) { return scanChallenge(row) })
+	if err != nil {
+		return nil, fmt.Errorf("find due rounds: %w", err)
+	}
+	return out, nil
 }

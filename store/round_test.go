@@ -2,11 +2,17 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/internal/pgtest"
+	"github.com/arena-dev/arena/store"
 )
 
 func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
@@ -37,7 +43,15 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 		t.Fatalf("a new challenge's rounds: %+v %v; want round 1, open", rounds, err)
 	}
 	// No champion yet: nothing to score again.
-	change, err := s.AdvanceRound(ctx, ch)
+	current := func() arena.Challenge {
+		t.Helper()
+		c, err := s.Challenge(ctx, ch.Slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	change, err := s.AdvanceRound(ctx, current())
 	if err != nil || change.Closed.Round != 1 || change.Closed.ClosedAt == nil || change.Opened.Round != 2 || change.Opened.ClosedAt != nil || change.Rescoring != "" {
 		t.Fatalf("advance without a champion: %+v %v", change, err)
 	}
@@ -46,7 +60,11 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 	if c := finish(a1.ID, 2, 0.5); c == nil || c.SubmissionID != a1.ID {
 		t.Fatalf("a1 should be crowned: %+v", c)
 	}
-	change, err = s.AdvanceRound(ctx, ch)
+	// A request that saw round 1 does not close round 2.
+	if _, err := s.AdvanceRound(ctx, ch); arena.ErrorCode(err) != arena.ECONFLICT || !strings.Contains(err.Error(), "round 1 of opt has already closed; round 2 is open") {
+		t.Errorf("advance from a stale round: %v, want conflict", err)
+	}
+	change, err = s.AdvanceRound(ctx, current())
 	if err != nil || change.Opened.Round != 3 || change.Rescoring != a1.ID {
 		t.Fatalf("advance with a champion: %+v, %v; want round 3 and %s rescored", change, err, a1.ID)
 	}
@@ -65,7 +83,7 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 		t.Errorf("crowned within the margin of the champion's last score: %+v", c)
 	}
 	// Another round cannot open before the champion has its new score.
-	if _, err := s.AdvanceRound(ctx, ch); arena.ErrorCode(err) != arena.ECONFLICT {
+	if _, err := s.AdvanceRound(ctx, current()); arena.ErrorCode(err) != arena.ECONFLICT {
 		t.Errorf("advance while the champion is rescored: %v, want conflict", err)
 	}
 
@@ -108,5 +126,59 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 		if r.Round != i+1 || (r.ClosedAt == nil) != (i == 2) || r.ClosedAt != nil && r.ClosedAt.Before(r.OpenedAt) {
 			t.Errorf("round %d: %+v", i+1, r)
 		}
+	}
+}
+
+func TestDueRoundsFollowTheSchedule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	s, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	raw, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close(ctx) })
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	create := func(slug string, rules arena.Rules) arena.Challenge {
+		t.Helper()
+		rules.Margin = 0.01
+		c := arena.Challenge{Slug: slug, Title: slug, Kind: "optimizer", BenchmarkVersion: 1,
+			Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: rules}
+		if err := s.CreateChallenge(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		// Every challenge's first round opened three hours ago.
+		if _, err := raw.Exec(ctx, `UPDATE rounds SET opened_at = now() - interval '3 hours' WHERE challenge_id = $1`, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	create("manual", arena.Rules{})
+	create("hourly", arena.Rules{RoundHours: 1})
+	create("daily", arena.Rules{RoundHours: 24})
+	create("closed", arena.Rules{RoundHours: 1, ClosesAt: &past})
+	create("closing", arena.Rules{RoundHours: 2, ClosesAt: &future})
+
+	due, err := s.DueRounds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slugs []string
+	for _, c := range due {
+		slugs = append(slugs, c.Slug)
+	}
+	if strings.Join(slugs, ",") != "hourly,closing" {
+		t.Fatalf("due rounds: %v, want hourly and closing", slugs)
+	}
+	if _, err := s.AdvanceRound(ctx, due[0]); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.DueRounds(ctx); len(due) != 1 || due[0].Slug != "closing" {
+		t.Errorf("after opening hourly's round 2: %+v", due)
 	}
 }

@@ -26,6 +26,7 @@ func TestPages(t *testing.T) {
 	reveal := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	rules := arena.DefaultRules()
 	rules.RevealAfter = &reveal
+	rules.ClosesAt, rules.RoundHours = &reveal, 24
 	ch := arena.Challenge{Slug: "opt", Title: "Optimizer cup", Description: "Beat Adam.", Kind: "optimizer", BenchmarkVersion: 2,
 		Params: json.RawMessage(`{"seeds":[1]}`), Limits: arena.DefaultLimits(), Rules: rules}
 	if err := s.CreateChallenge(ctx, &ch); err != nil {
@@ -80,6 +81,7 @@ func TestPages(t *testing.T) {
 			"Optimizer cup", "Beat Adam.", "alice", "0.4321", "Score to beat: <strong>0.4421</strong>",
 			rounds[0].Commitment, rounds[1].Commitment, "revealed when the round closes",
 			"Every submission's code becomes public on 2030-01-02 03:04:05 UTC",
+			"Submissions close 2030-01-02 03:04:05 UTC", "A new round opens every 24 hours",
 			"disqualified", "failed", "queued", "/challenges/opt/champion/events",
 		}, []string{"987654321"}},
 		{"/challenges/quiet", 200, []string{"No champion yet", "No scored submissions yet", "Code stays its owner's"}, []string{"<h2>Rounds</h2>"}},

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/internal/natstest"
 	"github.com/arena-dev/arena/internal/pgtest"
@@ -174,5 +176,74 @@ func TestRedeliveredJobsAreHarmless(t *testing.T) {
 	}
 	if again.Attempts != first.Attempts || again.Status != first.Status || len(again.Tasks) != len(first.Tasks) || !again.FinishedAt.Equal(*first.FinishedAt) {
 		t.Errorf("redelivery changed the submission: before %+v after %+v", first, again)
+	}
+}
+
+// When a round is due, the scheduler opens the next one and the champion
+// is scored again on its seeds by the workers.
+func TestRoundSchedulerOpensDueRoundsAndRescoresTheChampion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	e := setup(t)
+	e.store = st // this test's own database, which it can backdate
+	ch := e.ch
+	ch.ID, ch.Slug, ch.Rules.RoundHours = 0, "scheduled", 1
+	if err := st.CreateChallenge(ctx, &ch); err != nil {
+		t.Fatal(err)
+	}
+	who, _, err := st.CreateCompetitor(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, e)
+	sub, err := st.CreateSubmission(ctx, ch, who.ID, module(t, "examples/optimizer/signsgd.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.queue.Publish(ctx, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	first := waitFinal(t, st, sub.ID)
+	if champ, err := st.Champion(ctx, ch); err != nil || champ.SubmissionID != sub.ID {
+		t.Fatalf("signsgd should hold the crown: %+v %v (%+v)", champ, err, first)
+	}
+
+	sched := &worker.RoundScheduler{Store: st, Queue: e.queue, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	sched.Tick(ctx) // not due yet
+	if c, _ := st.Challenge(ctx, ch.Slug); c.Round != 1 {
+		t.Fatalf("a round opened an hour early: round %d", c.Round)
+	}
+	raw, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close(ctx)
+	if _, err := raw.Exec(ctx, `UPDATE rounds SET opened_at = now() - interval '61 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	sched.Tick(ctx)
+	if c, _ := st.Challenge(ctx, ch.Slug); c.Round != 2 {
+		t.Fatalf("the due round did not open: round %d", c.Round)
+	}
+	var second arena.Submission
+	deadline := time.Now().Add(20 * time.Second)
+	for second, _ = st.Submission(ctx, sub.ID); second.Round != 2 || !second.Status.Final(); second, _ = st.Submission(ctx, sub.ID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the champion was not scored on round 2: %+v", second)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if second.Status != arena.StatusScored || *second.Score == *first.Score {
+		t.Errorf("round 2's score %v, round 1's %v: new hidden seeds should change it", second.Score, *first.Score)
+	}
+	sched.Tick(ctx) // round 2 has just opened: nothing is due
+	if c, _ := st.Challenge(ctx, ch.Slug); c.Round != 2 {
+		t.Errorf("a second round opened at once: round %d", c.Round)
 	}
 }

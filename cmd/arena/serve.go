@@ -184,6 +184,9 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 		Interval: 30 * time.Second, QueuedAfter: time.Minute, RunningAfter: 2 * time.Minute}
 	wg.Add(1)
 	go func() { defer wg.Done(); rec.Run(ctx) }()
+	rounds := &worker.RoundScheduler{Store: d.store, Queue: d.queue, Logger: c.logger, Interval: time.Minute}
+	wg.Add(1)
+	go func() { defer wg.Done(); rounds.Run(ctx) }()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

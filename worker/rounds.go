@@ -1,0 +1,66 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/store"
+)
+
+// RoundScheduler opens new rounds on the challenges' schedules
+// (rules.round_hours): the closed round's seeds are revealed and the
+// champion is queued to be scored on the new ones. Any number may run: a
+// round opens once whoever gets there first.
+type RoundScheduler struct {
+	Store    *store.Store
+	Queue    *queue.Queue
+	Logger   *slog.Logger
+	Interval time.Duration
+}
+
+// Run ticks at once and then every Interval until ctx is done.
+func (s *RoundScheduler) Run(ctx context.Context) {
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		s.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Tick opens every round that is due.
+func (s *RoundScheduler) Tick(ctx context.Context) {
+	due, err := s.Store.DueRounds(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.Logger.Warn("rounds: find due rounds", "err", err)
+		}
+		return
+	}
+	for _, ch := range due {
+		change, err := s.Store.AdvanceRound(ctx, ch)
+		if arena.ErrorCode(err) == arena.ECONFLICT {
+			// Another scheduler was first, or the champion is still being
+			// scored on this round: the next tick tries again.
+			s.Logger.Debug("rounds: not now", "challenge", ch.Slug, "reason", arena.ErrorMessage(err))
+			continue
+		}
+		if err != nil {
+			s.Logger.Warn("rounds: open the next round", "challenge", ch.Slug, "err", err)
+			continue
+		}
+		if change.Rescoring != "" {
+			if err := s.Queue.Publish(ctx, change.Rescoring); err != nil {
+				s.Logger.Warn("rounds: publish the champion's job; the reconciler will retry", "submission", change.Rescoring, "err", err)
+			}
+		}
+		s.Logger.Info("round opened on schedule", "challenge", ch.Slug, "round", change.Opened.Round, "rescoring", change.Rescoring)
+	}
+}
