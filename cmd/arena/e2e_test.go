@@ -989,6 +989,25 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 			t.Errorf("anyone downloading code hidden until 2999: %d", code)
 		}
 	}
+
+	// Outside its window a challenge takes nothing, and says when it does.
+	for slug, rules := range map[string]string{
+		"early": `{"opens_at":"2999-01-01T00:00:00Z"}`,
+		"late":  `{"closes_at":"2020-01-01T00:00:00Z"}`,
+	} {
+		spec := fmt.Sprintf(`{"slug":%q,"kind":"optimizer","rules":%s}`, slug, rules)
+		if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
+			t.Fatal("create challenge", code)
+		}
+		code := s.call(t, "POST", "/api/v1/challenges/"+slug+"/submissions", bobKey, "application/wasm", signsgd, &e)
+		if code != 403 || !strings.Contains(e.Error.Message, map[string]string{"early": "opens for submissions at 2999-01-01T00:00:00Z", "late": "closed for submissions at 2020-01-01T00:00:00Z"}[slug]) {
+			t.Errorf("submit to %s: %d %+v", slug, code, e)
+		}
+	}
+	bad := `{"slug":"backwards","kind":"optimizer","rules":{"opens_at":"2030-01-01T00:00:00Z","closes_at":"2029-01-01T00:00:00Z"}}`
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(bad), &e); code != 400 || !strings.Contains(e.Error.Message, "closes_at") {
+		t.Errorf("a challenge that closes before it opens: %d %+v", code, e)
+	}
 }
 
 // waitFor polls a submission (as admin) until done says so.
