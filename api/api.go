@@ -19,5 +19,9 @@ type Server struct {
 	Engine  *sandbox.Engine // static validation of uploads, shared with in-process workers
 	Signer  *receipt.Signer // whose public key receipts verify against
 	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Limits  RateLimits // zero: no rate limits
+	// TrustProxy takes the client's address from X-Forwarded-For and
+	// X-Real-IP, for a server behind a reverse proxy that sets them.
+	TrustProxy bool
+	Logger     *slog.Logger
 }

@@ -2,12 +2,14 @@ package api
 
 import (
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"golang.org/x/time/rate"
 
 	"github.com/arena-dev/arena"
 )
@@ -17,7 +19,11 @@ import (
 func (s *Server) Router(web http.Handler) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID)
-	r.Use(middleware.RealIP)
+	if s.TrustProxy {
+		// Only behind a proxy that sets them: anyone else could claim any
+		// address, and slip the per-address limits.
+		r.Use(middleware.RealIP)
+	}
 	r.Use(s.logRequests)
 	r.Use(middleware.Recoverer)
 
@@ -28,6 +34,13 @@ func (s *Server) Router(web http.Handler) http.Handler {
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
+		if s.Limits.PerSecond > 0 {
+			r.Use(s.limit(newLimiter(rate.Limit(s.Limits.PerSecond), s.Limits.Burst), "requests", clientKey))
+		}
+		var registrations *limiter
+		if n := s.Limits.RegistrationsPerHour; n > 0 {
+			registrations = newLimiter(rate.Limit(n/3600), int(math.Ceil(n)))
+		}
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, arena.Errorf(arena.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
 		})
@@ -35,7 +48,7 @@ func (s *Server) Router(web http.Handler) http.Handler {
 			s.Error(w, r, arena.Errorf(arena.EINVALID, "method %s is not allowed on %s", r.Method, r.URL.Path))
 		})
 
-		r.Post("/competitors", s.createCompetitor)
+		r.With(s.limit(registrations, "registrations", clientIP)).Post("/competitors", s.createCompetitor)
 		r.Get("/me", s.me)
 		r.Post("/me/key", s.rotateKey)
 		r.Route("/keys", func(r chi.Router) {

@@ -48,7 +48,16 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 func startServer(t *testing.T) *server {
 	t.Helper()
+	return startServerEnv(t, nil)
+}
+
+// startServerEnv starts a server with extra ARENA_* settings.
+func startServerEnv(t *testing.T, extra map[string]string) *server {
+	t.Helper()
 	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t), "ARENA_CACHE_DIR": t.TempDir()}, out: &syncBuffer{}}
+	for k, v := range extra {
+		s.env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
@@ -1024,5 +1033,42 @@ func waitFor(t *testing.T, s *server, id string, done func(arena.Submission) boo
 			t.Fatalf("submission %s: %+v\n%s", id, sub, s.out)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRateLimits: past its rate a client gets 429 with Retry-After, and
+// the limit is per client.
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	s := startServerEnv(t, map[string]string{"ARENA_RATE_LIMIT": "0", "ARENA_REGISTRATIONS_PER_HOUR": "2"})
+	var e apiError
+	for i, name := range []string{"ann", "ben"} {
+		if code := s.call(t, "POST", "/api/v1/competitors", "", "application/json", []byte(`{"name":"`+name+`"}`), nil); code != 201 {
+			t.Fatalf("registration %d: %d", i+1, code)
+		}
+	}
+	req, _ := http.NewRequest("POST", s.url+"/api/v1/competitors", strings.NewReader(`{"name":"cat"}`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "too many registrations from you") {
+		t.Errorf("a third registration within the hour: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	// One request a second, bursts of two: the admin's third at once waits,
+	// while an anonymous reader has a bucket of its own.
+	s = startServerEnv(t, map[string]string{"ARENA_RATE_LIMIT": "1"})
+	codes := []int{}
+	for range 3 {
+		codes = append(codes, s.call(t, "GET", "/api/v1/keys", s.adminKey, "", nil, &e))
+	}
+	if codes[0] != 200 || codes[2] != 429 || e.Error.Code != "rate_limited" {
+		t.Errorf("three requests at once on a limit of 1/s, bursts of 2: %v, %+v", codes, e)
+	}
+	if code := s.call(t, "GET", "/api/v1/challenges", "", "", nil, nil); code != 200 {
+		t.Errorf("an anonymous reader after the admin's burst: %d", code)
 	}
 }

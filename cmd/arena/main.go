@@ -78,6 +78,13 @@ func (e env) or(key, fallback string) string {
 	return fallback
 }
 
+func (e env) floatOr(key string, fallback float64) float64 {
+	if v, err := strconv.ParseFloat(e(key), 64); err == nil {
+		return v
+	}
+	return fallback
+}
+
 func (e env) intOr(key string, fallback int) int {
 	if v, err := strconv.Atoi(e(key)); err == nil {
 		return v

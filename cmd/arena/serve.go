@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -35,6 +36,8 @@ type config struct {
 	Demo        bool
 	CacheDir    string // compiled and metered modules; empty keeps them in memory only
 	MetricsAddr string // a standalone worker's /metrics listener; empty: none
+	RateLimits  api.RateLimits
+	TrustProxy  bool
 }
 
 func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
@@ -73,9 +76,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.NATSListen, "nats-listen", c.env("ARENA_NATS_LISTEN"), "also expose the embedded NATS on HOST:PORT (ARENA_NATS_LISTEN)")
 	fs.IntVar(&cfg.Workers, "workers", c.env.intOr("ARENA_WORKERS", 2), "in-process workers; 0 for none (ARENA_WORKERS)")
 	fs.BoolVar(&cfg.Demo, "demo", c.env.or("ARENA_DEMO", "true") == "true", "seed a demo optimizer challenge when none exists (ARENA_DEMO)")
+	limits := api.DefaultRateLimits()
+	fs.Float64Var(&cfg.RateLimits.PerSecond, "rate-limit", c.env.floatOr("ARENA_RATE_LIMIT", limits.PerSecond), "API requests per second per key or address, bursts of twice that; 0 for no limit (ARENA_RATE_LIMIT)")
+	fs.Float64Var(&cfg.RateLimits.RegistrationsPerHour, "registrations-per-hour", c.env.floatOr("ARENA_REGISTRATIONS_PER_HOUR", limits.RegistrationsPerHour), "competitor registrations per hour per address; 0 for no limit (ARENA_REGISTRATIONS_PER_HOUR)")
+	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", c.env("ARENA_TRUST_PROXY") == "true", "take client addresses from X-Forwarded-For / X-Real-IP (behind a reverse proxy only) (ARENA_TRUST_PROXY)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	cfg.RateLimits.Burst = int(math.Ceil(2 * cfg.RateLimits.PerSecond))
 	return c.runServer(ctx, cfg)
 }
 
@@ -164,7 +172,8 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger}
+	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics,
+		Limits: cfg.RateLimits, TrustProxy: cfg.TrustProxy, Logger: c.logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
