@@ -2,11 +2,10 @@ package scoring
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
-
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
@@ -17,11 +16,6 @@ const ActivationCompressionKind = "activation_compression"
 
 // activationCompressionVersion changes whenever the benchmark's behaviour does.
 const activationCompressionVersion = 1
-
-var activationCompressionABI = sandbox.ABI{Funcs: []sandbox.Func{
-	{Name: "ac_compress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
-	{Name: "ac_decompress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
-}}
 
 // ActivationCompressionParams configures the benchmark.
 type ActivationCompressionParams struct {
@@ -66,7 +60,7 @@ func parseActivationCompression(raw json.RawMessage) (Benchmark, error) {
 
 func (b *activationCompressionBench) Kind() string     { return ActivationCompressionKind }
 func (b *activationCompressionBench) Version() int     { return activationCompressionVersion }
-func (b *activationCompressionBench) ABI() sandbox.ABI { return activationCompressionABI }
+func (b *activationCompressionBench) ABI() sandbox.ABI { return ActivationCompressionABI }
 func (b *activationCompressionBench) Params() any      { return b.p }
 
 // FailedTaskScore: a coder that cannot reproduce its input earns nothing
@@ -92,59 +86,50 @@ func (b *activationCompressionBench) RunTask(inst *sandbox.Instance, task Task) 
 		return arena.TaskResult{}, err
 	}
 	size := b.p.Rows * b.p.Cols * 4 // room for the widest element type
-	capacity := size + size/8 + 1024
-	var inPtr, outPtr, msgPtr, decPtr uint32
-	for _, a := range []struct {
-		inst *sandbox.Instance
-		ptr  *uint32
-		size int
-	}{{inst, &inPtr, size}, {inst, &outPtr, capacity}, {dec, &msgPtr, capacity}, {dec, &decPtr, size}} {
-		if *a.ptr, err = a.inst.Alloc(uint32(a.size)); err != nil {
-			return arena.TaskResult{}, err
-		}
+	encoder, err := NewGuestActivationEncoder(inst, size)
+	if err != nil {
+		return arena.TaskResult{}, err
+	}
+	decoder, err := NewGuestActivationDecoder(dec, size)
+	if err != nil {
+		return arena.TaskResult{}, err
 	}
 	var original, compressed int
-	var msg, got []byte
 	for i := range b.p.Tensors {
 		t, err := newTensor(task.Workload, task.Seed, i, b.p.Rows, b.p.Cols)
 		if err != nil {
 			return arena.TaskResult{}, err
 		}
-		n := len(t.data)
-		if err := inst.WriteBytes(inPtr, t.data); err != nil {
-			return arena.TaskResult{}, err
-		}
-		res, err := inst.Call("ac_compress", uint64(t.dtype), uint64(t.rows), uint64(t.cols), uint64(inPtr), uint64(n), uint64(outPtr), uint64(capacity))
+		msg, err := encoder.Compress(t.dtype, t.rows, t.cols, t.data)
 		if err != nil {
-			return arena.TaskResult{}, err
+			return arena.TaskResult{}, onTensor(i, err)
 		}
-		m := int32(res[0])
-		if m < 0 || int(m) > capacity {
-			return arena.TaskResult{}, &sandbox.RunError{Func: "ac_compress", Reason: fmt.Sprintf("returned %d for tensor %d; a message is 0 to %d bytes", m, i, capacity)}
+		m := len(msg)
+		got, err := decoder.Decompress(t.dtype, t.rows, t.cols, msg, len(t.data))
+		if err != nil {
+			return arena.TaskResult{}, onTensor(i, err)
 		}
-		if msg, err = inst.ReadBytes(outPtr, int(m), msg); err != nil {
-			return arena.TaskResult{}, err
-		}
-		if err := dec.WriteBytes(msgPtr, msg); err != nil {
-			return arena.TaskResult{}, err
-		}
-		if _, err := dec.Call("ac_decompress", uint64(t.dtype), uint64(t.rows), uint64(t.cols), uint64(msgPtr), uint64(m), uint64(decPtr), uint64(n)); err != nil {
-			return arena.TaskResult{}, err
-		}
-		if got, err = dec.ReadBytes(decPtr, n, got); err != nil {
-			return arena.TaskResult{}, err
-		}
+		n := len(t.data)
 		if j := firstDifference(got, t.data); j >= 0 {
 			return arena.TaskResult{}, &sandbox.RunError{Func: "ac_decompress", Reason: fmt.Sprintf("tensor %d came back different at byte %d of %d (got %#02x, want %#02x): compression must be lossless", i, j, n, got[j], t.data[j])}
 		}
 		original += n
-		compressed += int(m)
+		compressed += m
 	}
 	// The loss is the size left after compression, as a fraction.
 	frac := float64(compressed) / float64(original)
 	tr := arena.TaskResult{Workload: task.Workload, Seed: task.Seed, Loss: &frac, BaselineLoss: 1,
 		Score: b.compressionScore(original, max(compressed, 1), inst.FuelUsed())}
 	return tr, nil
+}
+
+// onTensor says which tensor a guest failed on.
+func onTensor(i int, err error) error {
+	var re *sandbox.RunError
+	if errors.As(err, &re) {
+		re.Reason = fmt.Sprintf("on tensor %d: %s", i, re.Reason)
+	}
+	return err
 }
 
 // firstDifference is the first index where a and b differ, or -1.

@@ -2,10 +2,7 @@ package scoring
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
-
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/baseline"
@@ -17,12 +14,6 @@ const GradCompressionKind = "grad_compression"
 
 // gradCompressionVersion changes whenever the benchmark's behaviour does.
 const gradCompressionVersion = 1
-
-var gradCompressionABI = sandbox.ABI{Funcs: []sandbox.Func{
-	{Name: "gc_init", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
-	{Name: "gc_compress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
-	{Name: "gc_decompress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
-}}
 
 // GradCompressionParams configures the benchmark: the optimizer
 // benchmark's workloads, trained data-parallel by Workers simulated workers
@@ -64,7 +55,7 @@ func parseGradCompression(raw json.RawMessage) (Benchmark, error) {
 
 func (b *gradCompressionBench) Kind() string        { return GradCompressionKind }
 func (b *gradCompressionBench) Version() int        { return gradCompressionVersion }
-func (b *gradCompressionBench) ABI() sandbox.ABI    { return gradCompressionABI }
+func (b *gradCompressionBench) ABI() sandbox.ABI    { return GradCompressionABI }
 func (b *gradCompressionBench) Params() any         { return b.p }
 func (b *gradCompressionBench) Workloads() []string { return b.p.Workloads }
 func (b *gradCompressionBench) Seeds() []uint64     { return b.p.Seeds }
@@ -181,76 +172,37 @@ func (b *gradCompressionBench) BaselineLoss(task Task) float64 {
 // and each worker has a sibling of its own, so no instance sees another's
 // state and the aggregator learns nothing but the messages.
 type guestCodec struct {
-	agg             *sandbox.Instance
-	workers         []*sandbox.Instance
-	budget          int
-	gradPtr, outPtr []uint32 // per worker
-	msgPtr, decPtr  uint32   // on the aggregator
-	msgs            [][]byte
+	inst    *sandbox.Instance
+	budget  int
+	workers []*GuestGradWorker
+	agg     *GuestGradAggregator
 }
 
 func (c *guestCodec) init(n int) error {
-	var err error
-	workers := len(c.workers)
-	call := func(inst *sandbox.Instance, worker int) error {
-		_, err := inst.Call("gc_init", uint64(uint32(int32(worker))), uint64(workers), uint64(n), uint64(c.budget))
-		return err
-	}
 	for k := range c.workers {
-		if c.workers[k], err = c.agg.Sibling(); err != nil {
+		sibling, err := c.inst.Sibling()
+		if err != nil {
 			return err
 		}
-		inst := c.workers[k]
-		if c.gradPtr[k], err = inst.Alloc(uint32(8 * n)); err != nil {
-			return err
-		}
-		if c.outPtr[k], err = inst.Alloc(uint32(c.budget)); err != nil {
-			return err
-		}
-		if err := call(inst, k); err != nil {
+		if c.workers[k], err = NewGuestGradWorker(sibling, k, len(c.workers), n, c.budget); err != nil {
 			return err
 		}
 	}
-	if c.msgPtr, err = c.agg.Alloc(uint32(c.budget)); err != nil {
-		return err
-	}
-	if c.decPtr, err = c.agg.Alloc(uint32(8 * n)); err != nil {
-		return err
-	}
-	return call(c.agg, -1)
+	var err error
+	c.agg, err = NewGuestGradAggregator(c.inst, len(c.workers), n, c.budget)
+	return err
 }
 
 func (c *guestCodec) compress(worker, t int, grad []float64) ([]byte, error) {
-	inst := c.workers[worker]
-	if err := inst.WriteFloat64s(c.gradPtr[worker], grad); err != nil {
-		return nil, err
-	}
-	res, err := inst.Call("gc_compress", uint64(t), uint64(c.gradPtr[worker]), uint64(len(grad)), uint64(c.outPtr[worker]), uint64(c.budget))
-	if err != nil {
-		return nil, err
-	}
-	size := int32(res[0])
-	if size < 0 || int(size) > c.budget {
-		return nil, &sandbox.RunError{Func: "gc_compress", Reason: fmt.Sprintf("worker %d returned a message of %d bytes at step %d; the budget is %d", worker, size, t, c.budget)}
-	}
-	c.msgs[worker], err = inst.ReadBytes(c.outPtr[worker], int(size), c.msgs[worker])
-	return c.msgs[worker], err
+	return c.workers[worker].Compress(t, grad)
 }
 
 func (c *guestCodec) decompress(worker, t int, msg []byte, out []float64) error {
-	if err := c.agg.WriteBytes(c.msgPtr, msg); err != nil {
-		return err
-	}
-	if _, err := c.agg.Call("gc_decompress", uint64(worker), uint64(t), uint64(c.msgPtr), uint64(len(msg)), uint64(c.decPtr), uint64(len(out))); err != nil {
-		return err
-	}
-	return c.agg.ReadFloat64s(c.decPtr, out)
+	return c.agg.Decompress(worker, t, msg, out)
 }
 
 func (b *gradCompressionBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
-	k := b.p.Workers
-	c := &guestCodec{agg: inst, workers: make([]*sandbox.Instance, k), budget: b.p.Budget,
-		gradPtr: make([]uint32, k), outPtr: make([]uint32, k), msgs: make([][]byte, k)}
+	c := &guestCodec{inst: inst, budget: b.p.Budget, workers: make([]*GuestGradWorker, b.p.Workers)}
 	loss, err := b.train(task, c)
 	if err != nil {
 		return arena.TaskResult{}, err

@@ -8,13 +8,16 @@
 // every call (initialization, each step) gets FuelPerTask fuel and
 // TaskTimeoutMS of wall time as a safety net, so a run may be as long as
 // you like while no single call can run away. Raise FuelPerTask for models
-// much larger than the benchmark's. After any failure (a trap, fuel
-// exhausted, a bad pointer) the module's state is undefined: every later
-// call returns the same error, and you start a new one or fall back.
+// much larger than the benchmark's. After the module fails (a trap, fuel
+// exhausted, a bad pointer) its state is undefined: every later call
+// returns the same error, and you start a new one or fall back. Bad input
+// of yours (slices of the wrong length, say) is refused before the module
+// sees it, and the module carries on.
 package strategy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/arena-dev/arena"
@@ -49,7 +52,24 @@ func start(ctx context.Context, eng *sandbox.Engine, wasm []byte, abi sandbox.AB
 	return &session{mod: mod, inst: inst, fuel: lim.FuelPerTask}, nil
 }
 
-// call runs fn on a fresh allowance, unless an earlier call failed.
+// open starts a session and sets the guest up with newGuest, on the
+// first call's allowance.
+func open[G any](ctx context.Context, eng *sandbox.Engine, wasm []byte, abi sandbox.ABI, lim arena.Limits, newGuest func(*sandbox.Instance) (G, error)) (*session, G, error) {
+	var guest G
+	s, err := start(ctx, eng, wasm, abi, lim)
+	if err != nil {
+		return nil, guest, err
+	}
+	if err := s.call(func() (err error) { guest, err = newGuest(s.inst); return err }); err != nil {
+		s.Close(ctx)
+		return nil, guest, err
+	}
+	return s, guest, nil
+}
+
+// call runs fn on a fresh allowance, unless an earlier call failed. A
+// failure of the module's sticks; bad input from the caller, refused
+// before the module sees it, does not.
 func (s *session) call(fn func() error) error {
 	if s.err != nil {
 		return s.err
@@ -58,10 +78,13 @@ func (s *session) call(fn func() error) error {
 		s.err = err
 		return err
 	}
-	if err := fn(); err != nil {
+	err := fn()
+	var re *sandbox.RunError
+	if errors.As(err, &re) {
 		s.err = fmt.Errorf("strategy failed: %w", err)
+		return s.err
 	}
-	return s.err
+	return err
 }
 
 // FuelUsed is the fuel the module has spent so far, in every call.
@@ -85,16 +108,13 @@ type Optimizer struct {
 // NewOptimizer loads an optimizer module for n parameters: it allocates
 // the guest's buffers and calls opt_init(n).
 func NewOptimizer(ctx context.Context, eng *sandbox.Engine, wasm []byte, n int, lim arena.Limits) (*Optimizer, error) {
-	s, err := start(ctx, eng, wasm, scoring.OptimizerABI, lim)
+	s, g, err := open(ctx, eng, wasm, scoring.OptimizerABI, lim, func(inst *sandbox.Instance) (*scoring.GuestOptimizer, error) {
+		return scoring.NewGuestOptimizer(inst, n)
+	})
 	if err != nil {
 		return nil, err
 	}
-	o := &Optimizer{session: s}
-	if err := s.call(func() (err error) { o.guest, err = scoring.NewGuestOptimizer(s.inst, n); return err }); err != nil {
-		s.Close(ctx)
-		return nil, err
-	}
-	return o, nil
+	return &Optimizer{session: s, guest: g}, nil
 }
 
 // Step updates params in place, given their gradients and the minibatch
@@ -112,16 +132,13 @@ type Schedule struct {
 // NewSchedule loads a schedule module for a run of total steps and calls
 // lr_init(total).
 func NewSchedule(ctx context.Context, eng *sandbox.Engine, wasm []byte, total int, lim arena.Limits) (*Schedule, error) {
-	s, err := start(ctx, eng, wasm, scoring.LRScheduleABI, lim)
+	s, g, err := open(ctx, eng, wasm, scoring.LRScheduleABI, lim, func(inst *sandbox.Instance) (*scoring.GuestSchedule, error) {
+		return scoring.NewGuestSchedule(inst, total)
+	})
 	if err != nil {
 		return nil, err
 	}
-	sc := &Schedule{session: s}
-	if err := s.call(func() (err error) { sc.guest, err = scoring.NewGuestSchedule(s.inst, total); return err }); err != nil {
-		s.Close(ctx)
-		return nil, err
-	}
-	return sc, nil
+	return &Schedule{session: s, guest: g}, nil
 }
 
 // LR is the learning rate for step t, given the last minibatch loss; it
@@ -130,4 +147,112 @@ func (s *Schedule) LR(t int, loss float64) (float64, error) {
 	var rate float64
 	err := s.call(func() (err error) { rate, err = s.guest.LR(t, loss); return err })
 	return rate, err
+}
+
+// GradientWorker is the compressing side of a grad_compression module:
+// one per data-parallel worker, wherever that worker runs.
+type GradientWorker struct {
+	*session
+	guest *scoring.GuestGradWorker
+}
+
+// NewGradientWorker loads a gradient compression module as worker (0 to
+// workers-1) for gradients of n values and messages of at most budget
+// bytes, and calls gc_init.
+func NewGradientWorker(ctx context.Context, eng *sandbox.Engine, wasm []byte, worker, workers, n, budget int, lim arena.Limits) (*GradientWorker, error) {
+	s, g, err := open(ctx, eng, wasm, scoring.GradCompressionABI, lim, func(inst *sandbox.Instance) (*scoring.GuestGradWorker, error) {
+		return scoring.NewGuestGradWorker(inst, worker, workers, n, budget)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &GradientWorker{session: s, guest: g}, nil
+}
+
+// Compress turns step t's gradient into the message to send. The message
+// is valid until the next call: copy it to keep it.
+func (w *GradientWorker) Compress(t int, grad []float64) ([]byte, error) {
+	var msg []byte
+	err := w.call(func() (err error) { msg, err = w.guest.Compress(t, grad); return err })
+	return msg, err
+}
+
+// GradientAggregator is the decompressing side of a grad_compression
+// module: it sees the workers' messages and nothing else.
+type GradientAggregator struct {
+	*session
+	guest *scoring.GuestGradAggregator
+}
+
+// NewGradientAggregator loads a gradient compression module as the
+// aggregator of workers workers, and calls gc_init(-1, ...).
+func NewGradientAggregator(ctx context.Context, eng *sandbox.Engine, wasm []byte, workers, n, budget int, lim arena.Limits) (*GradientAggregator, error) {
+	s, g, err := open(ctx, eng, wasm, scoring.GradCompressionABI, lim, func(inst *sandbox.Instance) (*scoring.GuestGradAggregator, error) {
+		return scoring.NewGuestGradAggregator(inst, workers, n, budget)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &GradientAggregator{session: s, guest: g}, nil
+}
+
+// Decompress decodes worker's message of step t into out (n values).
+func (a *GradientAggregator) Decompress(worker, t int, msg []byte, out []float64) error {
+	return a.call(func() error { return a.guest.Decompress(worker, t, msg, out) })
+}
+
+// ActivationEncoder is the compressing side of an activation_compression
+// module, for tensors of up to size bytes.
+type ActivationEncoder struct {
+	*session
+	guest *scoring.GuestActivationEncoder
+}
+
+// NewActivationEncoder loads an activation compression module to encode
+// tensors of up to size bytes.
+func NewActivationEncoder(ctx context.Context, eng *sandbox.Engine, wasm []byte, size int, lim arena.Limits) (*ActivationEncoder, error) {
+	s, g, err := open(ctx, eng, wasm, scoring.ActivationCompressionABI, lim, func(inst *sandbox.Instance) (*scoring.GuestActivationEncoder, error) {
+		return scoring.NewGuestActivationEncoder(inst, size)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ActivationEncoder{session: s, guest: g}, nil
+}
+
+// Compress encodes a rows×cols tensor of dtype (baseline.BFloat16 or
+// baseline.Float32) given as little-endian bytes. The message is valid
+// until the next call.
+func (e *ActivationEncoder) Compress(dtype, rows, cols int, data []byte) ([]byte, error) {
+	var msg []byte
+	err := e.call(func() (err error) { msg, err = e.guest.Compress(dtype, rows, cols, data); return err })
+	return msg, err
+}
+
+// ActivationDecoder is the decompressing side of an activation_compression
+// module; it never sees the original tensor.
+type ActivationDecoder struct {
+	*session
+	guest *scoring.GuestActivationDecoder
+}
+
+// NewActivationDecoder loads an activation compression module to decode
+// tensors of up to size bytes.
+func NewActivationDecoder(ctx context.Context, eng *sandbox.Engine, wasm []byte, size int, lim arena.Limits) (*ActivationDecoder, error) {
+	s, g, err := open(ctx, eng, wasm, scoring.ActivationCompressionABI, lim, func(inst *sandbox.Instance) (*scoring.GuestActivationDecoder, error) {
+		return scoring.NewGuestActivationDecoder(inst, size)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ActivationDecoder{session: s, guest: g}, nil
+}
+
+// Decompress decodes msg into the n-byte rows×cols tensor of dtype. The
+// result is valid until the next call. Arena's benchmarks demand lossless
+// coders, but check what matters to your loop.
+func (d *ActivationDecoder) Decompress(dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
+	var out []byte
+	err := d.call(func() (err error) { out, err = d.guest.Decompress(dtype, rows, cols, msg, n); return err })
+	return out, err
 }

@@ -125,6 +125,9 @@ func TestAHostileOptimizerFailsItsCallAndStaysFailed(t *testing.T) {
 	if err := good.Step(0, params[:3], grads, 1); err == nil || !strings.Contains(err.Error(), "3 parameters and 4 gradients for an optimizer of 4") {
 		t.Errorf("mismatched lengths: %v", err)
 	}
+	if err := good.Step(0, params, grads, 1); err != nil {
+		t.Errorf("a good step after refused input: %v", err)
+	}
 }
 
 func TestScheduleRatesAndRefusals(t *testing.T) {
@@ -165,5 +168,96 @@ func TestScheduleRatesAndRefusals(t *testing.T) {
 	bad.FuelPerTask = 0
 	if _, err := strategy.NewSchedule(ctx, eng, module, 10, bad); arena.ErrorCode(err) != arena.EINVALID {
 		t.Errorf("no fuel per call: %v, want invalid", err)
+	}
+}
+
+// The two sides of a gradient codec run in instances of their own, as
+// they would on different machines: only the message crosses.
+func TestGradientWorkersAndAggregator(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	module := read(t, "testdata/prefix.wasm")
+	const workers, n, budget = 2, 10, 32 // four values fit a message
+	var ws []*strategy.GradientWorker
+	for k := range workers {
+		w, err := strategy.NewGradientWorker(ctx, eng, module, k, workers, n, budget, smallCalls())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close(ctx)
+		ws = append(ws, w)
+	}
+	agg, err := strategy.NewGradientAggregator(ctx, eng, module, workers, n, budget, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agg.Close(ctx)
+	for step := range 3 {
+		for k, w := range ws {
+			grad := make([]float64, n)
+			for i := range grad {
+				grad[i] = float64(100*k + 10*step + i)
+			}
+			msg, err := w.Compress(step, grad)
+			if err != nil || len(msg) != budget {
+				t.Fatalf("worker %d step %d: %d bytes, %v", k, step, len(msg), err)
+			}
+			out := make([]float64, n)
+			if err := agg.Decompress(k, step, msg, out); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range out {
+				want := 0.0
+				if i < budget/8 {
+					want = grad[i]
+				}
+				if v != want {
+					t.Fatalf("worker %d step %d value %d: %v through the codec, want %v", k, step, i, v, want)
+				}
+			}
+		}
+	}
+	if err := agg.Decompress(0, 3, make([]byte, budget+1), make([]float64, n)); err == nil || !strings.Contains(err.Error(), "over the budget of 32") {
+		t.Errorf("a message over budget: %v", err)
+	}
+	if _, err := strategy.NewGradientWorker(ctx, eng, module, 2, workers, n, budget, smallCalls()); err == nil || !strings.Contains(err.Error(), "worker 2 of 2") {
+		t.Errorf("a worker index out of range: %v", err)
+	}
+}
+
+func TestActivationEncoderAndDecoder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	module := read(t, "testdata/copy.wasm")
+	const size = 4 * 8 * 16 // 8×16 float32
+	enc, err := strategy.NewActivationEncoder(ctx, eng, module, size, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close(ctx)
+	dec, err := strategy.NewActivationDecoder(ctx, eng, module, size, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close(ctx)
+	tensor := make([]byte, size)
+	for i := range tensor {
+		tensor[i] = byte(i * 7)
+	}
+	msg, err := enc.Compress(1, 8, 16, tensor)
+	if err != nil || len(msg) != size {
+		t.Fatalf("compress: %d bytes, %v", len(msg), err)
+	}
+	got, err := dec.Decompress(1, 8, 16, msg, size)
+	if err != nil || string(got) != string(tensor) {
+		t.Fatalf("the tensor did not come back: %v", err)
+	}
+	if _, err := enc.Compress(1, 8, 32, make([]byte, 2*size)); err == nil || !strings.Contains(err.Error(), "over the encoder's") {
+		t.Errorf("a tensor larger than the encoder takes: %v", err)
+	}
+	if _, err := enc.Compress(1, 8, 16, tensor); err != nil {
+		t.Errorf("a good tensor after refused input: %v", err)
 	}
 }
