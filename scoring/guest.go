@@ -28,6 +28,17 @@ var LRScheduleABI = sandbox.ABI{Funcs: []sandbox.Func{
 // addressable in a 32-bit memory.
 const maxParams = 1 << 28
 
+// alloc2 asks the guest for two blocks of a and b bytes, in that order
+// (the order is part of what a task costs).
+func alloc2(inst *sandbox.Instance, a, b int) (uint32, uint32, error) {
+	pa, err := inst.Alloc(uint32(a))
+	if err != nil {
+		return 0, 0, err
+	}
+	pb, err := inst.Alloc(uint32(b))
+	return pa, pb, err
+}
+
 // GuestOptimizer is an optimizer module on one instance.
 type GuestOptimizer struct {
 	inst          *sandbox.Instance
@@ -42,12 +53,8 @@ func NewGuestOptimizer(inst *sandbox.Instance, n int) (*GuestOptimizer, error) {
 		return nil, fmt.Errorf("an optimizer takes 1 to %d parameters, not %d", maxParams, n)
 	}
 	g := &GuestOptimizer{inst: inst, n: n}
-	size := uint32(n * 8)
 	var err error
-	if g.params, err = inst.Alloc(size); err != nil {
-		return nil, err
-	}
-	if g.grads, err = inst.Alloc(size); err != nil {
+	if g.params, g.grads, err = alloc2(inst, 8*n, 8*n); err != nil {
 		return nil, err
 	}
 	if _, err = inst.Call("opt_init", uint64(n)); err != nil {
@@ -152,10 +159,7 @@ func NewGuestGradWorker(inst *sandbox.Instance, worker, workers, n, budget int) 
 	}
 	w := &GuestGradWorker{inst: inst, worker: worker, budget: budget}
 	var err error
-	if w.gradPtr, err = inst.Alloc(uint32(8 * n)); err != nil {
-		return nil, err
-	}
-	if w.outPtr, err = inst.Alloc(uint32(budget)); err != nil {
+	if w.gradPtr, w.outPtr, err = alloc2(inst, 8*n, budget); err != nil {
 		return nil, err
 	}
 	if _, err := inst.Call("gc_init", uint64(worker), uint64(workers), uint64(n), uint64(budget)); err != nil {
@@ -198,10 +202,7 @@ func NewGuestGradAggregator(inst *sandbox.Instance, workers, n, budget int) (*Gu
 	}
 	a := &GuestGradAggregator{inst: inst, budget: budget}
 	var err error
-	if a.msgPtr, err = inst.Alloc(uint32(budget)); err != nil {
-		return nil, err
-	}
-	if a.decPtr, err = inst.Alloc(uint32(8 * n)); err != nil {
+	if a.msgPtr, a.decPtr, err = alloc2(inst, budget, 8*n); err != nil {
 		return nil, err
 	}
 	aggregator := int32(-1) // gc_init's worker index for the aggregator
@@ -225,6 +226,13 @@ func (a *GuestGradAggregator) Decompress(worker, t int, msg []byte, out []float6
 	return a.inst.ReadFloat64s(a.decPtr, out)
 }
 
+func checkTensorSize(size int) error {
+	if size < 1 || size > 1<<30 {
+		return fmt.Errorf("tensors of 1 to %d bytes, not %d", 1<<30, size)
+	}
+	return nil
+}
+
 // ActivationCapacity is the room a message of a tensor of size bytes gets.
 func ActivationCapacity(size int) int { return size + size/8 + 1024 }
 
@@ -239,15 +247,12 @@ type GuestActivationEncoder struct {
 
 // NewGuestActivationEncoder allocates the input and message buffers.
 func NewGuestActivationEncoder(inst *sandbox.Instance, size int) (*GuestActivationEncoder, error) {
-	if size < 1 || size > 1<<30 {
-		return nil, fmt.Errorf("tensors of 1 to %d bytes, not %d", 1<<30, size)
+	if err := checkTensorSize(size); err != nil {
+		return nil, err
 	}
 	e := &GuestActivationEncoder{inst: inst, size: size}
 	var err error
-	if e.inPtr, err = inst.Alloc(uint32(size)); err != nil {
-		return nil, err
-	}
-	if e.outPtr, err = inst.Alloc(uint32(ActivationCapacity(size))); err != nil {
+	if e.inPtr, e.outPtr, err = alloc2(inst, size, ActivationCapacity(size)); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -286,15 +291,12 @@ type GuestActivationDecoder struct {
 
 // NewGuestActivationDecoder allocates the message and output buffers.
 func NewGuestActivationDecoder(inst *sandbox.Instance, size int) (*GuestActivationDecoder, error) {
-	if size < 1 || size > 1<<30 {
-		return nil, fmt.Errorf("tensors of 1 to %d bytes, not %d", 1<<30, size)
+	if err := checkTensorSize(size); err != nil {
+		return nil, err
 	}
 	d := &GuestActivationDecoder{inst: inst, size: size}
 	var err error
-	if d.msgPtr, err = inst.Alloc(uint32(ActivationCapacity(size))); err != nil {
-		return nil, err
-	}
-	if d.decPtr, err = inst.Alloc(uint32(size)); err != nil {
+	if d.msgPtr, d.decPtr, err = alloc2(inst, ActivationCapacity(size), size); err != nil {
 		return nil, err
 	}
 	return d, nil

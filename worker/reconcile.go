@@ -22,11 +22,14 @@ type Reconciler struct {
 }
 
 // Run sweeps at once and then every Interval until ctx is done.
-func (r *Reconciler) Run(ctx context.Context) {
-	t := time.NewTicker(r.Interval)
+func (r *Reconciler) Run(ctx context.Context) { every(ctx, r.Interval, r.Sweep) }
+
+// every runs fn at once and then every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		r.Sweep(ctx)
+		fn(ctx)
 		select {
 		case <-ctx.Done():
 			return

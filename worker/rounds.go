@@ -22,18 +22,7 @@ type RoundScheduler struct {
 }
 
 // Run ticks at once and then every Interval until ctx is done.
-func (s *RoundScheduler) Run(ctx context.Context) {
-	t := time.NewTicker(s.Interval)
-	defer t.Stop()
-	for {
-		s.Tick(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
+func (s *RoundScheduler) Run(ctx context.Context) { every(ctx, s.Interval, s.Tick) }
 
 // Tick opens every round that is due.
 func (s *RoundScheduler) Tick(ctx context.Context) {
