@@ -187,7 +187,8 @@ type Submission struct {
 	FuelUsed     *int64   `json:"fuel_used"`
 	FailedTasks  int      `json:"failed_tasks"`
 	Attempts     int      `json:"attempts"`
-	TimedOut     bool     `json:"timed_out,omitempty"` // cut short by the wall-clock safety net; not charged to the daily cap
+	TimedOut     bool     `json:"timed_out,omitempty"`    // cut short by the wall-clock safety net; not charged to the daily cap
+	HostFailure  bool     `json:"host_failure,omitempty"` // the host could not evaluate it; not charged either
 	// DisqualifiedReason says why an admin disqualified the submission.
 	DisqualifiedReason string       `json:"disqualified_reason,omitempty"`
 	CreatedAt          time.Time    `json:"created_at"`
@@ -228,6 +229,10 @@ type Evaluation struct {
 	// not reproducible, and perhaps the machine's doing rather than the
 	// module's, so it does not count against the competitor's daily cap.
 	TimedOut bool `json:"timed_out,omitempty"`
+	// HostFailure says the host could not evaluate the module at all (every
+	// attempt broke on the host's side): not the competitor's doing, so it
+	// is not charged to the daily cap either.
+	HostFailure bool `json:"host_failure,omitempty"`
 	// GuestTime is the wall time spent inside the module, for benchmark
 	// reports; it is not part of the (reproducible) result.
 	GuestTime time.Duration `json:"-"`

@@ -260,6 +260,23 @@ func TestDailySubmissionCap(t *testing.T) {
 	if sub, err := s.Submission(ctx, subs[0].ID); err != nil || !sub.TimedOut {
 		t.Errorf("the timed-out submission does not say so: %+v %v", sub, err)
 	}
+	// So does one the host could not evaluate at all.
+	again, err := s.CreateSubmission(ctx, c, alice.ID, []byte("again"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SubmissionCap(ctx, c, alice.ID); arena.ErrorCode(err) != arena.ERATELIMITED {
+		t.Errorf("alice at her cap again: %v, want rate_limited", err)
+	}
+	if _, err := s.Finish(ctx, again.ID, arena.Evaluation{Status: arena.StatusFailed, Error: "internal error", HostFailure: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SubmissionCap(ctx, c, alice.ID); err != nil {
+		t.Errorf("alice after the host failed her evaluation: %v, want a free slot", err)
+	}
+	if sub, err := s.Submission(ctx, again.ID); err != nil || !sub.HostFailure {
+		t.Errorf("the host's failure does not say so: %+v %v", sub, err)
+	}
 	// The cap is per competitor, and 0 lifts it.
 	if err := s.SubmissionCap(ctx, c, bob.ID); err != nil {
 		t.Errorf("bob: %v", err)

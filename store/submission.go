@@ -88,13 +88,14 @@ func submissionCap(ctx context.Context, q rowQuerier, ch arena.Challenge, compet
 	}
 	// The limit-th newest submission of the last 24 hours, if there is
 	// one, is the cap reached; a slot frees when it turns a day old. An
-	// evaluation the wall-clock safety net cut short is not charged: that
-	// failure may be the machine's, not the competitor's.
+	// evaluation the wall-clock safety net cut short, or that the host
+	// could not run at all, is not charged: that failure may be the
+	// machine's, not the competitor's.
 	var at time.Time
 	err := q.QueryRow(ctx, `
 		SELECT created_at FROM submissions
 		WHERE challenge_id = $1 AND competitor_id = $2 AND created_at > now() - interval '24 hours'
-			AND NOT timed_out
+			AND NOT timed_out AND NOT host_failure
 		ORDER BY created_at DESC OFFSET $3 LIMIT 1`, ch.ID, competitorID, limit-1).Scan(&at)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -108,7 +109,7 @@ func submissionCap(ctx context.Context, q rowQuerier, ch arena.Challenge, compet
 
 const submissionColumns = `s.id::text, ch.id, ch.slug, s.competitor_id, co.name, encode(s.sha256, 'hex'),
 	octet_length(s.module), s.status, s.score, s.public_score, s.round, s.error, s.fuel_used, s.failed_tasks,
-	s.attempts, s.timed_out, s.disqualified_reason, s.created_at, s.finished_at`
+	s.attempts, s.timed_out, s.host_failure, s.disqualified_reason, s.created_at, s.finished_at`
 
 const submissionJoins = `FROM submissions s
 	JOIN challenges ch ON ch.id = s.challenge_id
@@ -121,7 +122,7 @@ func scanSubmission(row pgx.Row, extra ...any) (arena.Submission, error) {
 	var round *int
 	err := row.Scan(append([]any{&sub.ID, &sub.ChallengeID, &sub.Challenge, &sub.CompetitorID, &sub.Competitor, &sub.SHA256,
 		&sub.Size, &status, &sub.Score, &sub.PublicScore, &round, &sub.Error, &sub.FuelUsed, &sub.FailedTasks,
-		&sub.Attempts, &sub.TimedOut, &sub.DisqualifiedReason, &sub.CreatedAt, &sub.FinishedAt}, extra...)...)
+		&sub.Attempts, &sub.TimedOut, &sub.HostFailure, &sub.DisqualifiedReason, &sub.CreatedAt, &sub.FinishedAt}, extra...)...)
 	sub.Status = arena.Status(status)
 	if round != nil {
 		sub.Round = *round
@@ -230,12 +231,12 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation, rece
 		var challengeID int64
 		err := tx.QueryRow(ctx, `
 			UPDATE submissions SET status = $2, score = $3, public_score = $4, round = $5, error = $6,
-				fuel_used = $7, failed_tasks = $8, benchmark_version = $9, timed_out = $10,
+				fuel_used = $7, failed_tasks = $8, benchmark_version = $9, timed_out = $10, host_failure = $11,
 				finished_at = now(), updated_at = now()
 			WHERE id = $1 AND status IN ('queued', 'running')
 			RETURNING challenge_id`,
 			id, string(ev.Status), ev.Score, ev.PublicScore, nullIfZero(ev.Round), ev.Error, ev.FuelUsed,
-			ev.FailedTasks, ev.BenchmarkVersion, ev.TimedOut,
+			ev.FailedTasks, ev.BenchmarkVersion, ev.TimedOut, ev.HostFailure,
 		).Scan(&challengeID)
 		if err == pgx.ErrNoRows {
 			return nil // already final

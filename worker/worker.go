@@ -126,7 +126,7 @@ func (w *Worker) handle(ctx context.Context, job *queue.Job, log *slog.Logger) {
 	}
 	if job.LastAttempt {
 		log.Error("evaluation failed on its last attempt", "err", err)
-		ev := arena.Evaluation{Status: arena.StatusFailed,
+		ev := arena.Evaluation{Status: arena.StatusFailed, HostFailure: true,
 			Error: fmt.Sprintf("internal error: the evaluation could not complete after %d attempts; this does not count against you", job.Attempt)}
 		if _, ferr := w.Store.Finish(ctx, job.SubmissionID, ev, nil); ferr != nil {
 			log.Error("record failure", "err", ferr)
