@@ -133,3 +133,52 @@ func (s *Server) getChallenge(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, v)
 }
+
+// ChallengeUpdate is what an admin may change on a running challenge:
+// its words and the rules that do not change what a score means (hidden
+// seeds do: the rounds have committed to theirs).
+type ChallengeUpdate struct {
+	Title       *string         `json:"title,omitempty"`
+	Description *string         `json:"description,omitempty"`
+	Rules       json.RawMessage `json:"rules,omitempty"` // partial: fields left out keep their values
+}
+
+// updateChallenge applies a ChallengeUpdate (admin): extend a deadline,
+// open rounds on a timer, reveal code, change the margin or the cap.
+func (s *Server) updateChallenge(w http.ResponseWriter, r *http.Request) {
+	var u ChallengeUpdate
+	if err := decodeJSON(r, &u); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	c := challengeFrom(r)
+	if u.Title != nil {
+		if *u.Title == "" {
+			s.Error(w, r, arena.Errorf(arena.EINVALID, "title: must not be empty"))
+			return
+		}
+		c.Title = *u.Title
+	}
+	if u.Description != nil {
+		c.Description = *u.Description
+	}
+	hidden := c.Rules.HiddenSeeds
+	if err := overlay("rules", u.Rules, &c.Rules); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if c.Rules.HiddenSeeds != hidden {
+		s.Error(w, r, arena.Errorf(arena.EINVALID, "rules.hidden_seeds: cannot change on a running challenge; its rounds have committed to %d seeds each", hidden))
+		return
+	}
+	if err := c.Rules.Validate(); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Store.UpdateChallenge(r.Context(), c); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.Logger.Info("challenge updated", "challenge", c.Slug)
+	writeJSON(w, http.StatusOK, c)
+}

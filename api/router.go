@@ -63,6 +63,7 @@ func (s *Server) Router(web http.Handler) http.Handler {
 		r.Route("/challenges/{slug}", func(r chi.Router) {
 			r.Use(s.challengeCtx)
 			r.Get("/", s.getChallenge)
+			r.With(s.require(arena.RoleAdmin)).Patch("/", s.updateChallenge)
 			r.Get("/leaderboard", s.leaderboard)
 			r.Get("/submissions", s.listSubmissions)
 			r.With(s.require(arena.RoleCompetitor)).Post("/submissions", s.createSubmission)

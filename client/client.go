@@ -112,6 +112,14 @@ func (c *Client) CreateChallenge(ctx context.Context, spec arena.ChallengeSpec) 
 	return ch, c.postJSON(ctx, "/api/v1/challenges", spec, &ch)
 }
 
+// UpdateChallenge changes a challenge's title, description or rules
+// (admin key); update is a JSON object with any of those, rules partial.
+func (c *Client) UpdateChallenge(ctx context.Context, slug string, update json.RawMessage) (arena.Challenge, error) {
+	var ch arena.Challenge
+	_, err := c.do(ctx, http.MethodPatch, "/api/v1/challenges/"+url.PathEscape(slug), "application/json", bytes.NewReader(update), &ch)
+	return ch, err
+}
+
 // Challenge fetches a challenge's definition.
 func (c *Client) Challenge(ctx context.Context, slug string) (arena.Challenge, error) {
 	var ch arena.Challenge

@@ -84,3 +84,17 @@ func (s *Store) Challenges(ctx context.Context) ([]arena.Challenge, error) {
 	}
 	return out, nil
 }
+
+// UpdateChallenge stores a challenge's title, description and rules.
+func (s *Store) UpdateChallenge(ctx context.Context, c arena.Challenge) error {
+	rules, _ := json.Marshal(c.Rules)
+	tag, err := s.pool.Exec(ctx, `UPDATE challenges SET title = $2, description = $3, rules = $4 WHERE id = $1`,
+		c.ID, c.Title, c.Description, rules)
+	if err != nil {
+		return fmt.Errorf("update challenge: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return arena.Errorf(arena.ENOTFOUND, "no challenge %q", c.Slug)
+	}
+	return nil
+}

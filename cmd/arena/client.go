@@ -391,21 +391,34 @@ func (c *cli) champion(ctx context.Context, args []string) error {
 	return nil
 }
 
+const challengeUsage = "usage: arena challenge create --file SPEC.json | arena challenge update SLUG --file CHANGES.json"
+
 func (c *cli) challenge(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return misusef("usage: arena challenge create --file SPEC.json")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "update") {
+		return misusef(challengeUsage)
 	}
-	fs, url, key := c.clientFlags("challenge create")
-	file := fs.String("file", "", "challenge definition: {\"slug\",\"title\",\"kind\",\"params\",\"limits\",\"rules\"}")
-	if _, err := parse(fs, args[1:]); err != nil {
+	fs, url, key := c.clientFlags("challenge " + args[0])
+	file := fs.String("file", "", "create: {\"slug\",\"title\",\"kind\",\"params\",\"limits\",\"rules\"}; update: {\"title\",\"description\",\"rules\"}, rules partial")
+	rest, err := parse(fs, args[1:])
+	if err != nil {
 		return err
 	}
-	if *file == "" {
-		return misusef("usage: arena challenge create --file SPEC.json")
+	if *file == "" || len(rest) != map[string]int{"create": 0, "update": 1}[args[0]] {
+		return misusef(challengeUsage)
 	}
 	data, err := os.ReadFile(*file)
 	if err != nil {
 		return misusef("read %s: %v", *file, err)
+	}
+	if args[0] == "update" {
+		if !json.Valid(data) {
+			return misusef("%s is not JSON", *file)
+		}
+		ch, err := client.New(*url, *key).UpdateChallenge(ctx, rest[0], data)
+		if err != nil {
+			return err
+		}
+		return printJSON(c, ch)
 	}
 	var spec arena.ChallengeSpec
 	if err := json.Unmarshal(data, &spec); err != nil {

@@ -1013,6 +1013,35 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 			t.Errorf("submit to %s: %d %+v", slug, code, e)
 		}
 	}
+	// An admin closes a running challenge early and renames it; what a
+	// score means (the hidden seeds) stays put.
+	changes := filepath.Join(t.TempDir(), "changes.json")
+	if err := os.WriteFile(changes, []byte(`{"title":"Admin cup","rules":{"closes_at":"2021-01-01T00:00:00Z","margin":0.02}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code = s.arena(t, s.adminKey, "challenge", "update", "admin", "--file", changes)
+	var updated arena.Challenge
+	if err := json.Unmarshal([]byte(out), &updated); code != 0 || err != nil || updated.Title != "Admin cup" || updated.Rules.Margin != 0.02 ||
+		updated.Rules.ClosesAt == nil || updated.Rules.HiddenSeeds != 0 || updated.Kind != "optimizer" {
+		t.Errorf("arena challenge update: exit %d %+v %v\n%s", code, updated, err, out)
+	}
+	if code := s.call(t, "POST", "/api/v1/challenges/admin/submissions", bobKey, "application/wasm", variant, &e); code != 403 || !strings.Contains(e.Error.Message, "closed for submissions at 2021-01-01") {
+		t.Errorf("submit after the admin closed the challenge: %d %+v", code, e)
+	}
+	for body, want := range map[string]int{
+		`{"rules":{"hidden_seeds":5}}`: 400,
+		`{"rules":{"nope":1}}`:         400,
+		`{"title":""}`:                 400,
+		`{"params":{}}`:                400,
+	} {
+		if code := s.call(t, "PATCH", "/api/v1/challenges/admin", s.adminKey, "application/json", []byte(body), &e); code != want {
+			t.Errorf("PATCH %s: %d %+v, want %d", body, code, e, want)
+		}
+	}
+	if code := s.call(t, "PATCH", "/api/v1/challenges/admin", bobKey, "application/json", []byte(`{"title":"mine"}`), &e); code != 403 {
+		t.Errorf("a competitor updating a challenge: %d", code)
+	}
+
 	bad := `{"slug":"backwards","kind":"optimizer","rules":{"opens_at":"2030-01-01T00:00:00Z","closes_at":"2029-01-01T00:00:00Z"}}`
 	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(bad), &e); code != 400 || !strings.Contains(e.Error.Message, "closes_at") {
 		t.Errorf("a challenge that closes before it opens: %d %+v", code, e)

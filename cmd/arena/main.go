@@ -31,6 +31,7 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena champion pull SLUG -o FILE                 download the champion's module (its receipt checked)
   arena download ID -o FILE                        a submission's module: yours, or any once code is revealed
   arena challenge create --file SPEC.json          define a challenge (admin key)
+  arena challenge update SLUG --file CHANGES.json  change its title, description or rules (admin key)
   arena receipt ID [--round N] [--public-key KEY] [--module FILE]
                                                    check a submission's signed receipt; with the module,
                                                    recompute it (hidden tasks once the round is revealed)
