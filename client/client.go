@@ -140,6 +140,19 @@ func (c *Client) Submission(ctx context.Context, id string) (arena.Submission, e
 	return s, c.getJSON(ctx, "/api/v1/submissions/"+url.PathEscape(id), &s)
 }
 
+// Submissions lists a challenge's recent submissions, newest first; mine
+// keeps only the key holder's.
+func (c *Client) Submissions(ctx context.Context, slug string, mine bool) ([]arena.Submission, error) {
+	var subs struct {
+		Submissions []arena.Submission `json:"submissions"`
+	}
+	path := "/api/v1/challenges/" + url.PathEscape(slug) + "/submissions"
+	if mine {
+		path += "?mine=1"
+	}
+	return subs.Submissions, c.getJSON(ctx, path, &subs)
+}
+
 // Wait polls a submission until it is final or ctx ends.
 func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (arena.Submission, error) {
 	for {

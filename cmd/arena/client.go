@@ -321,6 +321,37 @@ func printJSON(c *cli, v any) error {
 	return enc.Encode(v)
 }
 
+// submissions lists a challenge's recent submissions (--mine: yours).
+func (c *cli) submissions(ctx context.Context, args []string) error {
+	fs, url, key := c.clientFlags("submissions")
+	mine := fs.Bool("mine", false, "only yours (needs your key)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return misusef("usage: arena submissions SLUG [--mine]")
+	}
+	subs, err := client.New(*url, *key).Submissions(ctx, rest[0], *mine)
+	if err != nil {
+		return err
+	}
+	if len(subs) == 0 {
+		fmt.Fprintln(c.stdout, "no submissions yet")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "submission\tcompetitor\tstatus\tscore\tround\tsubmitted")
+	for _, s := range subs {
+		score := "-"
+		if s.Score != nil {
+			score = fmt.Sprintf("%.6f", *s.Score)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Competitor, s.Status, score, s.Round, s.CreatedAt.UTC().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
 func (c *cli) leaderboard(ctx context.Context, args []string) error {
 	fs, url, key := c.clientFlags("leaderboard")
 	rest, err := parse(fs, args)

@@ -907,6 +907,14 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 		t.Errorf("a competitor reading the queue: %d", code)
 	}
 
+	out, code = s.arena(t, bobKey, "submissions", "admin", "--mine")
+	if code != 0 || !strings.Contains(out, bob.ID) || strings.Contains(out, alice.ID) || !strings.Contains(out, "scored") {
+		t.Errorf("arena submissions --mine: exit %d\n%s", code, out)
+	}
+	if out, code := s.arena(t, "", "submissions", "admin"); code != 0 || !strings.Contains(out, alice.ID) || !strings.Contains(out, "disqualified") {
+		t.Errorf("arena submissions: exit %d\n%s", code, out)
+	}
+
 	// Keys: an admin issues one, its holder rotates it, the admin revokes
 	// the new one; a competitor manages none but their own.
 	carolKey, code := s.arena(t, s.adminKey, "keys", "create", "--role", "competitor", "--name", "carol")

@@ -28,6 +28,7 @@ Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena submit --challenge SLUG FILE [--wait]      submit a module
   arena status ID                                  show a submission
   arena leaderboard SLUG                           show a challenge's ranking
+  arena submissions SLUG [--mine]                  a challenge's recent submissions (--mine: yours)
   arena champion pull SLUG -o FILE                 download the champion's module (its receipt checked)
   arena download ID -o FILE                        a submission's module: yours, or any once code is revealed
   arena challenge create --file SPEC.json          define a challenge (admin key)
@@ -131,6 +132,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		"submit":      c.submit,
 		"status":      c.status,
 		"leaderboard": c.leaderboard,
+		"submissions": c.submissions,
 		"champion":    c.champion,
 		"challenge":   c.challenge,
 		"rounds":      c.rounds,
