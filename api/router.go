@@ -88,12 +88,17 @@ func (s *Server) Router(web http.Handler) http.Handler {
 	return r
 }
 
+// health reports whether the parts the server needs answer: 200 when
+// they all do, 503 saying which does not (the details go to the log).
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	if err := s.Store.Ping(r.Context()); err != nil {
-		s.Error(w, r, err)
-		return
+	status, code := map[string]string{"status": "ok", "database": "ok", "queue": "ok"}, http.StatusOK
+	for part, err := range map[string]error{"database": s.Store.Ping(r.Context()), "queue": s.Queue.Ping()} {
+		if err != nil {
+			s.Logger.Warn("health check", "part", part, "err", err)
+			status[part], status["status"], code = "unavailable", "unavailable", http.StatusServiceUnavailable
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, code, status)
 }
 
 func (s *Server) logRequests(next http.Handler) http.Handler {

@@ -179,3 +179,11 @@ func (q *Queue) State(ctx context.Context) (arena.StreamState, error) {
 	return arena.StreamState{Undelivered: info.NumPending, InFlight: info.NumAckPending,
 		Redelivered: info.NumRedelivered, Waiting: info.NumWaiting}, nil
 }
+
+// Ping reports whether the NATS connection is up.
+func (q *Queue) Ping() error {
+	if !q.nc.IsConnected() {
+		return fmt.Errorf("NATS connection is %s", q.nc.Status())
+	}
+	return nil
+}

@@ -953,6 +953,11 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 		t.Errorf("arena keys revoke x: exit %d, want 2", code)
 	}
 
+	var health map[string]string
+	if code := s.call(t, "GET", "/healthz", "", "", nil, &health); code != 200 || health["status"] != "ok" || health["database"] != "ok" || health["queue"] != "ok" {
+		t.Errorf("healthz: %d %v", code, health)
+	}
+
 	// Prometheus sees the same: three evaluations, an empty queue, and
 	// requests by route pattern rather than by submission.
 	resp, err = http.Get(s.url + "/metrics")
