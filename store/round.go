@@ -91,6 +91,9 @@ func (s *Store) AdvanceRound(ctx context.Context, ch arena.Challenge) (arena.Rou
 			// Its job would find it final and score it on the old seeds.
 			return arena.Errorf(arena.ECONFLICT, "the champion of %s is still being scored on round %d's seeds; open the next round when that is done", ch.Slug, closed.Round)
 		}
+		if ch.Rules.HiddenSeeds == 0 {
+			return nil // the public seeds do not change: neither would its score
+		}
 		err = tx.QueryRow(ctx, `
 			UPDATE submissions SET status = 'queued', updated_at = now()
 			WHERE id = (SELECT submission_id FROM standing_crownings WHERE challenge_id = $1 ORDER BY id DESC LIMIT 1)

@@ -19,7 +19,11 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := pgtest.NewStore(t)
-	ch := newChallenge(t, s, "opt", 0.01)
+	ch := arena.Challenge{Slug: "opt", Title: "opt", Kind: "optimizer", BenchmarkVersion: 1,
+		Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: arena.Rules{Margin: 0.01, HiddenSeeds: 2}}
+	if err := s.CreateChallenge(ctx, &ch); err != nil {
+		t.Fatal(err)
+	}
 	alice, _, _ := s.CreateCompetitor(ctx, "alice")
 	bob, _, _ := s.CreateCompetitor(ctx, "bob")
 	finish := func(id string, round int, score float64) *arena.Champion {
@@ -116,6 +120,20 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 	unscored, _ := s.CreateSubmission(ctx, ch, bob.ID, []byte("b3"))
 	if _, err := s.Receipt(ctx, unscored.ID, 0); arena.ErrorCode(err) != arena.ENOTFOUND {
 		t.Errorf("receipt of a queued submission: %v, want not_found", err)
+	}
+
+	// Without hidden seeds a new round cannot change a score: nothing is
+	// scored again.
+	public := newChallenge(t, s, "public", 0.01)
+	p1, _ := s.CreateSubmission(ctx, public, alice.ID, []byte("p1"))
+	if _, err := s.Finish(ctx, p1.ID, scored(0.5), nil); err != nil {
+		t.Fatal(err)
+	}
+	if change, err := s.AdvanceRound(ctx, public); err != nil || change.Rescoring != "" || change.Opened.Commitment != "" {
+		t.Errorf("a new round without hidden seeds: %+v %v; want no rescoring and no commitment", change, err)
+	}
+	if got, _ := s.Submission(ctx, p1.ID); got.Status != arena.StatusScored {
+		t.Errorf("the champion of a challenge without hidden seeds is %s after a new round", got.Status)
 	}
 
 	rounds, err = s.Rounds(ctx, ch)
