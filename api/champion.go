@@ -51,16 +51,36 @@ func serveModule(w http.ResponseWriter, r *http.Request, submissionID, sha256, f
 // current champion first (when there is one), then each new one.
 func (s *Server) championEvents(w http.ResponseWriter, r *http.Request) {
 	c := challengeFrom(r)
+	s.stream(w, r, "champion", func(fn func([]byte)) (func(), error) { return s.Queue.SubscribeChampion(c.Slug, fn) },
+		func() ([]byte, bool, error) {
+			champ, err := s.Store.Champion(r.Context(), c)
+			if arena.ErrorCode(err) == arena.ENOTFOUND {
+				return nil, false, nil
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			data, err := json.Marshal(champ)
+			return data, false, err
+		}, nil)
+}
+
+// stream serves server-sent events of one kind: it subscribes first, so
+// nothing falls between, then sends what current says (if anything) and
+// each event after it, until the client leaves, or until current or last
+// says the stream is over.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, event string,
+	subscribe func(func([]byte)) (func(), error), current func() (data []byte, done bool, err error), last func([]byte) bool) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		s.Error(w, r, fmt.Errorf("response writer cannot stream"))
 		return
 	}
 	events := make(chan []byte, 8)
-	stop, err := s.Queue.SubscribeChampion(c.Slug, func(data []byte) {
+	stop, err := subscribe(func(data []byte) {
 		select {
 		case events <- data:
-		default: // a slow reader misses intermediate champions, never the connection
+		default: // a slow reader misses intermediate events, never the connection
 		}
 	})
 	if err != nil {
@@ -68,21 +88,24 @@ func (s *Server) championEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer stop()
+	now, done, err := current()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
 
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	send := func(data []byte) {
-		fmt.Fprintf(w, "event: champion\ndata: %s\n\n", data)
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data)
 		flusher.Flush()
 	}
-	champ, err := s.Store.Champion(r.Context(), c)
-	switch {
-	case err == nil:
-		data, _ := json.Marshal(champ)
-		send(data)
-	case arena.ErrorCode(err) != arena.ENOTFOUND:
-		s.Logger.Warn("champion events: load current champion", "err", err)
+	if now != nil {
+		send(now)
+	}
+	if done {
+		return
 	}
 	keepAlive := time.NewTicker(25 * time.Second)
 	defer keepAlive.Stop()
@@ -92,6 +115,9 @@ func (s *Server) championEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case data := <-events:
 			send(data)
+			if last != nil && last(data) {
+				return
+			}
 		case <-keepAlive.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 			flusher.Flush()

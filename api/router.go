@@ -76,6 +76,7 @@ func (s *Server) Router(web http.Handler) http.Handler {
 		r.Get("/submissions/{id}", s.getSubmission)
 		r.Get("/submissions/{id}/receipt", s.getReceipt)
 		r.Get("/submissions/{id}/module", s.submissionModule)
+		r.Get("/submissions/{id}/events", s.submissionEvents)
 		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/rescore", s.rescoreSubmission)
 		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/disqualify", s.disqualifySubmission)
 		r.Get("/receipts/key", s.receiptKey)

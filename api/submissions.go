@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -139,6 +140,9 @@ func (s *Server) rescoreSubmission(w http.ResponseWriter, r *http.Request) {
 		s.Logger.Warn("publish job; the reconciler will retry", "submission", sub.ID, "err", err)
 	}
 	s.Logger.Info("submission queued to be scored again", "submission", sub.ID, "challenge", sub.Challenge)
+	if err := s.Queue.PublishSubmission(sub); err != nil {
+		s.Logger.Warn("announce status", "submission", sub.ID, "err", err)
+	}
 	sub.Tasks = nil
 	writeJSON(w, http.StatusAccepted, sub)
 }
@@ -166,6 +170,9 @@ func (s *Server) disqualifySubmission(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("submission disqualified", "submission", id, "challenge", sub.Challenge, "reason", body.Reason)
+	if err := s.Queue.PublishSubmission(sub); err != nil {
+		s.Logger.Warn("announce status", "submission", sub.ID, "err", err)
+	}
 	if changed != nil {
 		if err := s.Queue.PublishChampion(changed.Challenge, changed); err != nil {
 			s.Logger.Warn("announce champion", "err", err)
@@ -222,4 +229,24 @@ func (s *Server) revealed(r *http.Request, c arena.Challenge, sub arena.Submissi
 		return arena.Errorf(arena.EFORBIDDEN, "%s does not reveal its submissions' code: only its owner, the admins and, for the champion, everyone may download it", c.Slug)
 	}
 	return arena.Errorf(arena.EFORBIDDEN, "the code of %s's submissions is hidden until %s", c.Slug, c.Rules.RevealAfter.UTC().Format(time.RFC3339))
+}
+
+// submissionEvents streams a submission's status as server-sent events:
+// where it is now, then each change, ending once it is final.
+func (s *Server) submissionEvents(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	final := func(data []byte) bool {
+		var sub struct{ Status arena.Status }
+		return json.Unmarshal(data, &sub) == nil && sub.Status.Final()
+	}
+	s.stream(w, r, "submission", func(fn func([]byte)) (func(), error) { return s.Queue.SubscribeSubmission(id, fn) },
+		func() ([]byte, bool, error) {
+			sub, err := s.Store.Submission(r.Context(), id)
+			if err != nil {
+				return nil, false, err
+			}
+			sub.Tasks = nil
+			data, err := json.Marshal(sub)
+			return data, sub.Status.Final(), err
+		}, final)
 }

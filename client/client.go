@@ -3,6 +3,7 @@
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -153,19 +154,74 @@ func (c *Client) Submissions(ctx context.Context, slug string, mine bool) ([]are
 	return subs.Submissions, c.getJSON(ctx, path, &subs)
 }
 
-// Wait polls a submission until it is final or ctx ends.
-func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (arena.Submission, error) {
+// Wait follows a submission until it is final or ctx ends, calling
+// onChange (when not nil) with each status it passes through. It listens
+// to the server's event stream, and polls every `every` if the stream
+// breaks off. The submission it returns has its tasks.
+func (c *Client) Wait(ctx context.Context, id string, every time.Duration, onChange func(arena.Submission)) (arena.Submission, error) {
+	seen := arena.Status("")
+	note := func(s arena.Submission) {
+		if onChange != nil && s.Status != seen {
+			onChange(s)
+		}
+		seen = s.Status
+	}
+	if err := c.Watch(ctx, id, note); err != nil && ctx.Err() != nil {
+		return arena.Submission{}, err
+	}
 	for {
 		s, err := c.Submission(ctx, id)
 		if err != nil || s.Status.Final() {
+			if err == nil {
+				note(s)
+			}
 			return s, err
 		}
+		note(s)
 		select {
 		case <-ctx.Done():
 			return s, ctx.Err()
 		case <-time.After(every):
 		}
 	}
+}
+
+// Watch calls fn with a submission's status (without its tasks) as the
+// server streams it: where it is now, then each change. It returns once
+// the submission is final or the stream ends.
+func (c *Client) Watch(ctx context.Context, id string, fn func(arena.Submission)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/api/v1/submissions/"+url.PathEscape(id)+"/events", nil)
+	if err != nil {
+		return err
+	}
+	if c.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Key)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach Arena at %s: %w", c.BaseURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &Error{Status: resp.StatusCode, Code: "http", Message: "the event stream answered " + resp.Status}
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Buffer(make([]byte, 64<<10), 1<<20)
+	for lines.Scan() {
+		data, ok := strings.CutPrefix(lines.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var s arena.Submission
+		if err := json.Unmarshal([]byte(data), &s); err != nil {
+			return fmt.Errorf("read submission event: %w", err)
+		}
+		fn(s)
+		if s.Status.Final() {
+			return nil
+		}
+	}
+	return lines.Err()
 }
 
 // Leaderboard fetches a challenge's ranking.

@@ -22,7 +22,8 @@ const (
 	StreamName     = "ARENA_JOBS"
 	JobSubject     = "arena.jobs.score"
 	ConsumerName   = "arena-workers"
-	championPrefix = "arena.events.champion."
+	championPrefix   = "arena.events.champion."
+	submissionPrefix = "arena.events.submission."
 )
 
 // Config tunes redelivery.
@@ -150,22 +151,45 @@ func (js *Jobs) Next() (*Job, error) {
 
 // PublishChampion announces a challenge's new champion to subscribers.
 func (q *Queue) PublishChampion(slug string, event any) error {
-	data, err := json.Marshal(event)
-	if err != nil {
-		return fmt.Errorf("encode champion event: %w", err)
-	}
-	if err := q.nc.Publish(championPrefix+slug, data); err != nil {
-		return fmt.Errorf("publish champion event: %w", err)
-	}
-	return nil
+	return q.publishEvent(championPrefix+slug, event)
 }
 
 // SubscribeChampion calls fn with each champion event of a challenge until
 // the returned function is called.
 func (q *Queue) SubscribeChampion(slug string, fn func(data []byte)) (func(), error) {
-	sub, err := q.nc.Subscribe(championPrefix+slug, func(m *nats.Msg) { fn(m.Data) })
+	return q.subscribeEvents(championPrefix+slug, fn)
+}
+
+// PublishSubmission announces a submission's new status (a snapshot
+// without its tasks) to whoever watches it.
+func (q *Queue) PublishSubmission(sub arena.Submission) error {
+	sub.Tasks = nil
+	return q.publishEvent(submissionPrefix+sub.ID, sub)
+}
+
+// SubscribeSubmission calls fn with each status event of a submission
+// until the returned function is called.
+func (q *Queue) SubscribeSubmission(id string, fn func(data []byte)) (func(), error) {
+	return q.subscribeEvents(submissionPrefix+id, fn)
+}
+
+// publishEvent sends an event as JSON; events are for watchers, never the
+// record, so nobody waits for delivery.
+func (q *Queue) publishEvent(subject string, event any) error {
+	data, err := json.Marshal(event)
 	if err != nil {
-		return nil, fmt.Errorf("subscribe to champion events: %w", err)
+		return fmt.Errorf("encode event: %w", err)
+	}
+	if err := q.nc.Publish(subject, data); err != nil {
+		return fmt.Errorf("publish %s: %w", subject, err)
+	}
+	return nil
+}
+
+func (q *Queue) subscribeEvents(subject string, fn func(data []byte)) (func(), error) {
+	sub, err := q.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Data) })
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to %s: %w", subject, err)
 	}
 	return func() { _ = sub.Unsubscribe() }, nil
 }

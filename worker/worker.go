@@ -131,6 +131,7 @@ func (w *Worker) handle(ctx context.Context, job *queue.Job, log *slog.Logger) {
 		if _, ferr := w.Store.Finish(ctx, job.SubmissionID, ev, nil); ferr != nil {
 			log.Error("record failure", "err", ferr)
 		}
+		w.announce(ctx, job.SubmissionID, log)
 		_ = job.Ack()
 		return
 	}
@@ -159,6 +160,7 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if err != nil || !started {
 		return err
 	}
+	w.announce(ctx, j.Submission.ID, log)
 	bench, err := w.benchmark(j.Challenge)
 	if err != nil {
 		return err
@@ -191,6 +193,7 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	w.announce(ctx, j.Submission.ID, log)
 	log.Info("evaluated", "status", ev.Status, "score", ev.Score, "failed_tasks", ev.FailedTasks, "took", time.Since(begin).Round(time.Millisecond))
 	if champ != nil {
 		log.Info("new champion", "challenge", champ.Challenge, "competitor", champ.Competitor, "score", champ.Score)
@@ -199,6 +202,18 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 		}
 	}
 	return nil
+}
+
+// announce tells a submission's watchers where it is now, as the record
+// says. Events are a courtesy: a lost one costs a watcher a poll.
+func (w *Worker) announce(ctx context.Context, id string, log *slog.Logger) {
+	sub, err := w.Store.Submission(ctx, id)
+	if err == nil {
+		err = w.Queue.PublishSubmission(sub)
+	}
+	if err != nil {
+		log.Warn("announce status", "err", err)
+	}
 }
 
 // heartbeat keeps the job's ack deadline and the row's liveness fresh

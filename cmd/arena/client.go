@@ -67,7 +67,11 @@ func (c *cli) submit(ctx context.Context, args []string) error {
 	if !*wait {
 		return nil
 	}
-	sub, err = cl.Wait(ctx, sub.ID, 500*time.Millisecond)
+	sub, err = cl.Wait(ctx, sub.ID, 500*time.Millisecond, func(s arena.Submission) {
+		if !s.Status.Final() {
+			fmt.Fprintf(c.stderr, "submission %s %s\n", s.ID, s.Status)
+		}
+	})
 	if err != nil {
 		return err
 	}
