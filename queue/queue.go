@@ -19,9 +19,9 @@ import (
 
 // Names on the NATS server.
 const (
-	StreamName     = "ARENA_JOBS"
-	JobSubject     = "arena.jobs.score"
-	ConsumerName   = "arena-workers"
+	StreamName       = "ARENA_JOBS"
+	JobSubject       = "arena.jobs.score"
+	ConsumerName     = "arena-workers"
 	championPrefix   = "arena.events.champion."
 	submissionPrefix = "arena.events.submission."
 )
