@@ -88,7 +88,7 @@ func TestPages(t *testing.T) {
 		{"/submissions/" + champ.ID, 200, []string{"0.4321", "123456", "official, round 1", "/receipt"}, []string{"secret log", "987654321"}},
 		{"/submissions/" + failed.ID, 200, []string{"failed", "wasm error: unreachable"}, nil},
 		{"/submissions/" + cheat.ID, 200, []string{"disqualified", "copied alice&#39;s module"}, nil},
-		{"/submissions/" + queued.ID, 200, []string{"queued", "this page refreshes until it is done"}, nil},
+		{"/submissions/" + queued.ID, 200, []string{"queued", "this page follows it until it is done"}, nil},
 		{"/submissions/" + "00000000-0000-0000-0000-000000000000", 404, []string{"no submission"}, nil},
 		{"/challenges/nope", 404, []string{"nope"}, nil},
 		{"/nowhere", 404, []string{"there is no page at /nowhere"}, nil},

@@ -55,7 +55,7 @@ func startServer(t *testing.T) *server {
 // startServerEnv starts a server with extra ARENA_* settings.
 func startServerEnv(t *testing.T, extra map[string]string) *server {
 	t.Helper()
-	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t), "ARENA_CACHE_DIR": t.TempDir()}, out: &syncBuffer{}}
+	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t), "ARENA_CACHE_DIR": t.TempDir(), "ARENA_WORKERS": "2"}, out: &syncBuffer{}}
 	for k, v := range extra {
 		s.env[k] = v
 	}
@@ -63,7 +63,7 @@ func startServerEnv(t *testing.T, extra map[string]string) *server {
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
 	c := &cli{stdout: s.out, stderr: s.out, env: s.getenv, serverReady: func(addr string) { ready <- addr }}
-	go func() { done <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--workers", "2"}) }()
+	go func() { done <- c.run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}) }()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {
