@@ -898,11 +898,22 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 		t.Errorf("rescore a disqualified submission: exit %d, want 1", code)
 	}
 
-	// Everything is done: nothing waits in the database or the stream.
-	out, code = s.arena(t, s.adminKey, "queue", "--json")
+	// Everything is done: nothing waits in the database or, once the
+	// worker has acknowledged the last job (just after recording it), in
+	// the stream.
 	var q arena.QueueState
-	if err := json.Unmarshal([]byte(out), &q); code != 0 || err != nil || q.Queued != 0 || q.Running != 0 || q.Stream.Undelivered != 0 || q.Stream.InFlight != 0 {
-		t.Errorf("arena queue: exit %d, %+v %v\n%s", code, q, err, out)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, code = s.arena(t, s.adminKey, "queue", "--json")
+		err := json.Unmarshal([]byte(out), &q)
+		if code != 0 || err != nil || q.Queued != 0 || q.Running != 0 || q.Stream.Undelivered != 0 {
+			t.Fatalf("arena queue: exit %d, %+v %v\n%s", code, q, err, out)
+		}
+		if q.Stream.InFlight == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a job stayed in flight after its submission was done: %+v", q)
+		}
 	}
 	if code := s.call(t, "GET", "/api/v1/queue", bobKey, "", nil, &e); code != 403 {
 		t.Errorf("a competitor reading the queue: %d", code)
