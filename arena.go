@@ -1,6 +1,8 @@
 // Package arena holds Arena's domain types and its error type. Subpackages
 // are named after what they wrap: store (Postgres), queue (NATS JetStream),
-// sandbox (wazero), scoring (benchmark kinds), api (HTTP), web (pages).
+// sandbox (wazero), meter (fuel metering), scoring (benchmark kinds), api
+// (HTTP), web (pages), metrics (Prometheus), receipt (signatures), and
+// strategy (a module in a trainer's loop).
 package arena
 
 import (
