@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -68,12 +67,9 @@ func TestBrowserFollowsTheCrown(t *testing.T) {
 	if natsURL == nil {
 		t.Fatalf("the server did not say where its NATS listens:\n%s", s.out)
 	}
-	key, _ := s.arena(t, "", "register", "erin")
-	key = strings.TrimSpace(key)
+	key := s.register(t, "erin")
 	spec := `{"slug":"live","title":"Live cup","kind":"optimizer","params":{"seeds":[1],"steps":60},"rules":{"hidden_seeds":0}}`
-	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-		t.Fatal("create challenge", code)
-	}
+	s.createChallenge(t, spec)
 	run(t, ctx, "open the challenge page", chromedp.Steps(
 		chromedp.Navigate(s.url+"/challenges/live"),
 		chromedp.WaitVisible(`//h2[text()="No champion yet"]`),

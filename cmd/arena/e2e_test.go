@@ -105,6 +105,25 @@ func (s *server) arena(t *testing.T, key string, args ...string) (stdout string,
 	return out.String(), code
 }
 
+// register registers a competitor through the CLI and returns its key.
+func (s *server) register(t *testing.T, name string) string {
+	t.Helper()
+	key, code := s.arena(t, "", "register", name)
+	if code != 0 {
+		t.Fatalf("arena register %s: exit %d", name, code)
+	}
+	return strings.TrimSpace(key)
+}
+
+// createChallenge defines a challenge from its JSON spec, as the admin.
+func (s *server) createChallenge(t *testing.T, spec string) {
+	t.Helper()
+	var e apiError
+	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), &e); code != 201 {
+		t.Fatalf("create challenge %s: %d %+v", spec, code, e)
+	}
+}
+
 // call makes an API request and decodes the JSON answer into out.
 func (s *server) call(t *testing.T, method, path, key, contentType string, body []byte, out any) int {
 	t.Helper()
@@ -432,9 +451,7 @@ func TestEvalMatchesServer(t *testing.T) {
 	s := startServer(t)
 	key, _ := s.arena(t, "", "register", "carol")
 	spec := `{"slug":"same","kind":"optimizer","params":{"seeds":[1]}}`
-	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-		t.Fatal("create challenge", code)
-	}
+	s.createChallenge(t, spec)
 	out, code := s.arena(t, strings.TrimSpace(key), "submit", "--challenge", "same", ex["optimizer/signsgd"], "--wait")
 	if code != 0 {
 		t.Fatalf("submit: %d %s", code, out)
@@ -513,8 +530,7 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 	t.Parallel()
 	ex := buildExamples(t)
 	s := startServer(t)
-	key, _ := s.arena(t, "", "register", "dora")
-	key = strings.TrimSpace(key)
+	key := s.register(t, "dora")
 	// Small tasks: the loop, not the benchmarks, is under test here.
 	params := map[string]string{
 		scoring.OptimizerKind:             `{"seeds":[1],"steps":60}`,
@@ -534,9 +550,7 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 	slug := func(kind string) string { return strings.ReplaceAll(kind, "_", "-") }
 	for kind, p := range params {
 		spec := fmt.Sprintf(`{"slug":%q,"kind":%q,"params":%s,"rules":{"hidden_seeds":1}}`, slug(kind), kind, p)
-		if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-			t.Fatalf("create %s challenge: %d", kind, code)
-		}
+		s.createChallenge(t, spec)
 	}
 
 	// Submit everything first, so the workers have a queue to drain.
@@ -623,12 +637,9 @@ func TestRoundsRevealSeedsAndRescoreTheChampion(t *testing.T) {
 	t.Parallel()
 	const signsgd = "../../examples/optimizer/signsgd.wasm" // hand-written: quick to compile under -race
 	s := startServer(t)
-	key, _ := s.arena(t, "", "register", "erin")
-	key = strings.TrimSpace(key)
+	key := s.register(t, "erin")
 	spec := `{"slug":"rounds","kind":"optimizer","params":{"seeds":[1],"steps":60}}`
-	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-		t.Fatal("create challenge", code)
-	}
+	s.createChallenge(t, spec)
 	var view struct {
 		SeedCommitment string `json:"seed_commitment"`
 	}
@@ -796,9 +807,7 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 	// The same code under another hash: a custom section "abc" holding one byte.
 	variant := append(append([]byte{}, signsgd...), 0, 5, 3, 'a', 'b', 'c', 1)
 	spec := `{"slug":"admin","kind":"optimizer","params":{"seeds":[1],"steps":60},"rules":{"hidden_seeds":0}}`
-	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-		t.Fatal("create challenge", code)
-	}
+	s.createChallenge(t, spec)
 	submit := func(name string, module []byte) (key string, sub arena.Submission) {
 		t.Helper()
 		key, _ = s.arena(t, "", "register", name)
@@ -1008,9 +1017,7 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 	}
 	for slug, at := range map[string]string{"revealed": "2020-01-01T00:00:00Z", "hidden": "2999-01-01T00:00:00Z"} {
 		spec := fmt.Sprintf(`{"slug":%q,"kind":"optimizer","rules":{"reveal_after":%q}}`, slug, at)
-		if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-			t.Fatal("create challenge", code)
-		}
+		s.createChallenge(t, spec)
 		var sub arena.Submission
 		if code := s.call(t, "POST", "/api/v1/challenges/"+slug+"/submissions", bobKey, "application/wasm", signsgd, &sub); code != 202 {
 			t.Fatalf("submit to %s: %d", slug, code)
@@ -1030,9 +1037,7 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 		"late":  `{"closes_at":"2020-01-01T00:00:00Z"}`,
 	} {
 		spec := fmt.Sprintf(`{"slug":%q,"kind":"optimizer","rules":%s}`, slug, rules)
-		if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-			t.Fatal("create challenge", code)
-		}
+		s.createChallenge(t, spec)
 		code := s.call(t, "POST", "/api/v1/challenges/"+slug+"/submissions", bobKey, "application/wasm", signsgd, &e)
 		if code != 403 || !strings.Contains(e.Error.Message, map[string]string{"early": "opens for submissions at 2999-01-01T00:00:00Z", "late": "closed for submissions at 2020-01-01T00:00:00Z"}[slug]) {
 			t.Errorf("submit to %s: %d %+v", slug, code, e)
@@ -1132,12 +1137,9 @@ func TestRateLimits(t *testing.T) {
 func TestSubmissionEvents(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	key, _ := s.arena(t, "", "register", "fay")
-	key = strings.TrimSpace(key)
+	key := s.register(t, "fay")
 	spec := `{"slug":"events","kind":"optimizer","params":{"seeds":[1],"steps":60}}`
-	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), nil); code != 201 {
-		t.Fatal("create challenge", code)
-	}
+	s.createChallenge(t, spec)
 	signsgd, err := os.ReadFile("../../examples/optimizer/signsgd.wasm")
 	if err != nil {
 		t.Fatal(err)
