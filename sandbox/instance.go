@@ -187,6 +187,13 @@ func (i *Instance) Refill(fuel int64) error {
 	return nil
 }
 
+// Rest stops the time limit until the next Refill, for a host that is
+// busy with its own work between calls (a trainer computing the next
+// gradients): only time inside the module's calls should count.
+func (i *Instance) Rest() {
+	i.task.timer.Stop()
+}
+
 // Call calls an export with raw wasm values.
 func (i *Instance) Call(name string, args ...uint64) ([]uint64, error) {
 	fn, ok := i.funcs[name]

@@ -7,7 +7,8 @@
 // The limits are a challenge's, applied per call rather than per task:
 // every call (initialization, each step) gets FuelPerTask fuel and
 // TaskTimeoutMS of wall time as a safety net, so a run may be as long as
-// you like while no single call can run away. Raise FuelPerTask for models
+// you like, with as long between calls as your loop needs, while no single
+// call can run away. Raise FuelPerTask for models
 // much larger than the benchmark's. After the module fails (a trap, fuel
 // exhausted, a bad pointer) its state is undefined: every later call
 // returns the same error, and you start a new one or fall back. Bad input
@@ -79,6 +80,7 @@ func (s *session) call(fn func() error) error {
 		return err
 	}
 	err := fn()
+	s.inst.Rest() // the time between calls is the trainer's, not the module's
 	var re *sandbox.RunError
 	if errors.As(err, &re) {
 		s.err = fmt.Errorf("strategy failed: %w", err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
@@ -259,5 +260,24 @@ func TestActivationEncoderAndDecoder(t *testing.T) {
 	}
 	if _, err := enc.Compress(1, 8, 16, tensor); err != nil {
 		t.Errorf("a good tensor after refused input: %v", err)
+	}
+}
+
+// Time spent between calls is the trainer's: only calls are timed.
+func TestTimeBetweenCallsDoesNotCount(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	lim := smallCalls()
+	lim.TaskTimeoutMS = 50
+	sched, err := strategy.NewSchedule(ctx, engine(t), read(t, "testdata/lineardecay.wasm"), 100, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sched.Close(ctx)
+	for step := range 3 {
+		time.Sleep(120 * time.Millisecond) // a long backward pass
+		if _, err := sched.LR(step, 1); err != nil {
+			t.Fatalf("step %d after a pause longer than the time limit: %v", step, err)
+		}
 	}
 }
