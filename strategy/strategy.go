@@ -8,8 +8,9 @@
 // every call (initialization, each step) gets FuelPerTask fuel and
 // TaskTimeoutMS of wall time as a safety net, so a run may be as long as
 // you like, with as long between calls as your loop needs, while no single
-// call can run away. Raise FuelPerTask for models
-// much larger than the benchmark's. After the module fails (a trap, fuel
+// call can run away. For models much larger than the benchmark's, raise
+// FuelPerTask and MemoryPages (an optimizer's buffers take 16 bytes a
+// parameter). After the module fails (a trap, fuel
 // exhausted, a bad pointer) its state is undefined: every later call
 // returns the same error, and you start a new one or fall back. Bad input
 // of yours (slices of the wrong length, say) is refused before the module
