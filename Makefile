@@ -16,8 +16,9 @@ run: db build
 
 # The race detector slows pure computation five- to tenfold, so the
 # compute-bound packages run without it, except the test that scores
-# examples concurrently on a shared engine; so does the end-to-end test
-# that compiles every Go-built example (it skips itself under -race).
+# examples concurrently on a shared engine; so do the tests that compile
+# Go-built examples (the end-to-end test skips itself under -race, and
+# strategy's is left out of race builds).
 COMPUTE_PKGS = ./meter ./scoring
 
 ## test: every test, against a real Postgres (each test gets its own database)
@@ -27,6 +28,7 @@ test: test-db browser
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /meter$$ -e /scoring$$)
 	$(GO) test -count=1 $(COMPUTE_PKGS)
 	$(GO) test -count=1 -run EveryKind ./cmd/arena
+	$(GO) test -count=1 -run GoBuilt ./strategy
 	$(GO) test -race -short -count=1 -run GoroutineLayout ./scoring
 
 build:
