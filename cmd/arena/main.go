@@ -25,30 +25,33 @@ Server:
 
 Competitors and trainers (ARENA_URL, ARENA_KEY; flags override):
   arena register NAME                              register and print your API key
-  arena submit --challenge SLUG FILE [--wait]      submit a module
+  arena keys rotate                                replace your own key; the old one stops working
+  arena submit --challenge SLUG FILE [--wait]      submit a module; --wait follows it to its result
   arena status ID                                  show a submission
-  arena leaderboard SLUG                           show a challenge's ranking
   arena submissions SLUG [--mine]                  a challenge's recent submissions (--mine: yours)
-  arena champion pull SLUG -o FILE                 download the champion's module (its receipt checked)
+  arena leaderboard SLUG                           show a challenge's ranking
   arena download ID -o FILE                        a submission's module: yours, or any once code is revealed
-  arena challenge create --file SPEC.json          define a challenge (admin key)
-  arena challenge update SLUG --file CHANGES.json  change its title, description or rules (admin key)
+  arena champion pull SLUG -o FILE                 download the champion's module (its receipt checked)
   arena receipt ID [--round N] [--public-key KEY] [--module FILE]
                                                    check a submission's signed receipt; with the module,
                                                    recompute it (hidden tasks once the round is revealed)
   arena rounds list SLUG                           rounds, seed commitments, revealed seeds (checked)
-  arena rounds open SLUG                           close the round, reveal its seeds, open the next (admin key)
-  arena keys list | create --role R --name N | revoke ID   manage API keys (admin key)
-  arena keys rotate                                replace your own key; the old one stops working
-  arena queue [--json]                             work waiting and under way, in the database and the stream (admin key)
-  arena rescore ID                                 score a submission again on the current round (admin key)
-  arena disqualify ID --reason TEXT                take a submission out; the crown returns to the last
-                                                   standing champion before it (admin key)
   arena eval (--kind KIND [--params FILE] | --challenge SLUG) [--seed N | --seeds N,M | --round N] [--json] FILE
                                                    score a module locally, exactly as workers do;
                                                    --round N: on a closed round's revealed hidden seeds
   arena wasm inspect [--kind KIND] [--json] FILE   imports, exports, memory, tables, verdict
   arena wasm meter FILE -o OUT                     write the fuel-metered module
+
+Admins (an admin key in ARENA_KEY or --key):
+  arena challenge create --file SPEC.json          define a challenge
+  arena challenge update SLUG --file CHANGES.json  change its title, description or rules
+  arena rounds open SLUG                           close the round, reveal its seeds, open the next
+  arena queue [--json]                             work waiting and under way, in the database and the stream
+  arena rescore ID                                 score a submission again on the current round
+  arena disqualify ID --reason TEXT                take a submission out; the crown returns to the last
+                                                   champion before it still standing
+  arena keys list | create --role R --name N | revoke ID
+                                                   manage API keys
 
 Database: ARENA_DATABASE_URL (default ` + defaultDatabaseURL + `)
 NATS: ARENA_NATS_URL (unset: an embedded server, reachable only in-process)
