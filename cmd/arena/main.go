@@ -19,7 +19,7 @@ const usage = `arena: tournaments for training-workflow algorithms
 
 Server:
   arena serve    [--addr :8080] [--workers N] [--nats-listen HOST:PORT]   HTTP + web + NATS + workers
-  arena worker   [--concurrency N]                                        a worker for an external NATS
+  arena worker   [--concurrency N] [--metrics-addr ADDR]                  a worker for an external NATS
   arena migrate up                                                        apply database migrations
   arena admin create-key --role admin|competitor --name NAME              print a new API key
 
