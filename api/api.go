@@ -23,5 +23,7 @@ type Server struct {
 	// TrustProxy takes the client's address from X-Forwarded-For and
 	// X-Real-IP, for a server behind a reverse proxy that sets them.
 	TrustProxy bool
-	Logger     *slog.Logger
+
+	streams streamSlots
+	Logger  *slog.Logger
 }

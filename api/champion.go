@@ -76,6 +76,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, event string,
 		s.Error(w, r, fmt.Errorf("response writer cannot stream"))
 		return
 	}
+	client := clientKey(r)
+	if !s.streams.take(client) {
+		s.Error(w, r, arena.Errorf(arena.ERATELIMITED, "too many event streams open: close one first (at most %d per client)", maxStreamsPerClient))
+		return
+	}
+	defer s.streams.give(client)
 	events := make(chan []byte, 8)
 	stop, err := subscribe(func(data []byte) {
 		select {

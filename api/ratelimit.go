@@ -124,3 +124,42 @@ func clientKey(r *http.Request) string {
 	}
 	return "ip:" + clientIP(r)
 }
+
+// Open event streams are bounded too: each holds a connection, a
+// goroutine and a NATS subscription for as long as the client likes.
+const (
+	maxStreams          = 10_000
+	maxStreamsPerClient = 16
+)
+
+// streamSlots counts open event streams, per client and in all.
+type streamSlots struct {
+	mu    sync.Mutex
+	open  map[string]int
+	total int
+}
+
+// take claims a slot for client, if one is free.
+func (l *streamSlots) take(client string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open == nil {
+		l.open = map[string]int{}
+	}
+	if l.total >= maxStreams || l.open[client] >= maxStreamsPerClient {
+		return false
+	}
+	l.open[client]++
+	l.total++
+	return true
+}
+
+// give returns client's slot.
+func (l *streamSlots) give(client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[client]--; l.open[client] <= 0 {
+		delete(l.open, client)
+	}
+	l.total--
+}

@@ -46,3 +46,34 @@ func TestLimiterPerClientBuckets(t *testing.T) {
 		t.Errorf("%d buckets after the sweep, want only c's", len(l.clients))
 	}
 }
+
+func TestStreamSlotsPerClientAndInAll(t *testing.T) {
+	t.Parallel()
+	var l streamSlots
+	for i := range maxStreamsPerClient {
+		if !l.take("a") {
+			t.Fatalf("stream %d of client a refused", i+1)
+		}
+	}
+	if l.take("a") {
+		t.Error("client a got more than its share of streams")
+	}
+	if !l.take("b") {
+		t.Error("client b refused while a is at its limit")
+	}
+	l.give("a")
+	if !l.take("a") {
+		t.Error("a closed stream's slot was not given back")
+	}
+	for range maxStreamsPerClient {
+		l.give("a")
+	}
+	l.give("b")
+	if l.total != 0 || len(l.open) != 0 {
+		t.Errorf("after every stream closed: total %d, clients %v", l.total, l.open)
+	}
+	l.total = maxStreams
+	if l.take("c") {
+		t.Error("a stream opened past the server's limit")
+	}
+}
