@@ -164,7 +164,7 @@ func (s *Server) disqualifySubmission(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	sub, err := s.Store.Submission(r.Context(), id)
+	sub, err := s.Store.Summary(r.Context(), id)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -178,7 +178,6 @@ func (s *Server) disqualifySubmission(w http.ResponseWriter, r *http.Request) {
 			s.Logger.Warn("announce champion", "err", err)
 		}
 	}
-	sub.Tasks = nil
 	writeJSON(w, http.StatusOK, map[string]any{"submission": sub, "crown_changed": changed != nil, "champion": championOrNil(changed)})
 }
 
@@ -195,7 +194,8 @@ func championOrNil(c *arena.Champion) *arena.Champion {
 // admins, to anyone once the challenge's reveal_after has passed, and the
 // champion's always (trainers run it).
 func (s *Server) submissionModule(w http.ResponseWriter, r *http.Request) {
-	sub, module, err := s.Store.Module(r.Context(), chi.URLParam(r, "id"))
+	// Who may read it first: the bytes may be megabytes.
+	sub, err := s.Store.Summary(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -210,6 +210,11 @@ func (s *Server) submissionModule(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, err)
 			return
 		}
+	}
+	_, module, err := s.Store.Module(r.Context(), sub.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
 	}
 	serveModule(w, r, sub.ID, sub.SHA256, fmt.Sprintf("%s-%s.wasm", sub.Challenge, sub.ID[:8]), module)
 }
@@ -241,11 +246,10 @@ func (s *Server) submissionEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stream(w, r, "submission", func(fn func([]byte)) (func(), error) { return s.Queue.SubscribeSubmission(id, fn) },
 		func() ([]byte, bool, error) {
-			sub, err := s.Store.Submission(r.Context(), id)
+			sub, err := s.Store.Summary(r.Context(), id)
 			if err != nil {
 				return nil, false, err
 			}
-			sub.Tasks = nil
 			data, err := json.Marshal(sub)
 			return data, sub.Status.Final(), err
 		}, final)

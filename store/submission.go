@@ -130,14 +130,23 @@ func scanSubmission(row pgx.Row, extra ...any) (arena.Submission, error) {
 	return sub, err
 }
 
-// Submission returns a submission with its per-task results.
-func (s *Store) Submission(ctx context.Context, id string) (arena.Submission, error) {
+// Summary returns a submission without its task results or module.
+func (s *Store) Summary(ctx context.Context, id string) (arena.Submission, error) {
 	if err := checkID(id); err != nil {
 		return arena.Submission{}, err
 	}
 	sub, err := scanSubmission(s.pool.QueryRow(ctx, `SELECT `+submissionColumns+` `+submissionJoins+` WHERE s.id = $1`, id))
 	if err != nil {
 		return sub, notFound(err, "no submission %q", id)
+	}
+	return sub, nil
+}
+
+// Submission returns a submission with its per-task results.
+func (s *Store) Submission(ctx context.Context, id string) (arena.Submission, error) {
+	sub, err := s.Summary(ctx, id)
+	if err != nil {
+		return sub, err
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log

@@ -207,7 +207,7 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 // announce tells a submission's watchers where it is now, as the record
 // says. Events are a courtesy: a lost one costs a watcher a poll.
 func (w *Worker) announce(ctx context.Context, id string, log *slog.Logger) {
-	sub, err := w.Store.Submission(ctx, id)
+	sub, err := w.Store.Summary(ctx, id)
 	if err == nil {
 		err = w.Queue.PublishSubmission(sub)
 	}
