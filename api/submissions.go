@@ -143,7 +143,6 @@ func (s *Server) rescoreSubmission(w http.ResponseWriter, r *http.Request) {
 	if err := s.Queue.PublishSubmission(sub); err != nil {
 		s.Logger.Warn("announce status", "submission", sub.ID, "err", err)
 	}
-	sub.Tasks = nil
 	writeJSON(w, http.StatusAccepted, sub)
 }
 

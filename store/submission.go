@@ -355,7 +355,7 @@ func (s *Store) Rescore(ctx context.Context, id string) (arena.Submission, error
 	if err != nil {
 		return arena.Submission{}, fmt.Errorf("rescore: %w", err)
 	}
-	sub, err := s.Submission(ctx, id)
+	sub, err := s.Summary(ctx, id)
 	if err != nil {
 		return sub, err
 	}
