@@ -109,9 +109,9 @@ func (c *cli) keys(ctx context.Context, args []string) error {
 		for _, k := range keys {
 			revoked := "-"
 			if k.RevokedAt != nil {
-				revoked = k.RevokedAt.UTC().Format("2006-01-02 15:04")
+				revoked = minute(*k.RevokedAt)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.Name, k.CreatedAt.UTC().Format("2006-01-02 15:04"), revoked)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.Name, minute(k.CreatedAt), revoked)
 		}
 		return tw.Flush()
 	case args[0] == "create" && len(rest) == 0 && *role != "" && *name != "":
@@ -351,7 +351,7 @@ func (c *cli) submissions(ctx context.Context, args []string) error {
 		if s.Score != nil {
 			score = fmt.Sprintf("%.6f", *s.Score)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Competitor, s.Status, score, s.Round, s.CreatedAt.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Competitor, s.Status, score, s.Round, minute(s.CreatedAt))
 	}
 	return tw.Flush()
 }

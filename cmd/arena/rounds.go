@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/client"
@@ -50,9 +51,9 @@ func (c *cli) rounds(ctx context.Context, args []string) error {
 	for _, r := range rounds {
 		closed := "open"
 		if r.ClosedAt != nil {
-			closed = r.ClosedAt.UTC().Format("2006-01-02 15:04")
+			closed = minute(*r.ClosedAt)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Round, r.OpenedAt.UTC().Format("2006-01-02 15:04"), closed, orNone(r.Commitment), revealText(r))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Round, minute(r.OpenedAt), closed, orNone(r.Commitment), revealText(r))
 	}
 	return tw.Flush()
 }
@@ -88,6 +89,9 @@ func verifyRound(r arena.Round) error {
 	}
 	return nil
 }
+
+// minute is how tables show a time: UTC, to the minute.
+func minute(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
 
 func orNone(s string) string {
 	if s == "" {
