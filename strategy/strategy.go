@@ -14,7 +14,9 @@
 // exhausted, a bad pointer) its state is undefined: every later call
 // returns the same error, and you start a new one or fall back. Bad input
 // of yours (slices of the wrong length, say) is refused before the module
-// sees it, and the module carries on.
+// sees it, and the module carries on. The context given to a New function
+// bounds the module's life: once it is done, the module stops. Call Close
+// when you are finished with one.
 package strategy
 
 import (
