@@ -16,7 +16,8 @@
 // of yours (slices of the wrong length, say) is refused before the module
 // sees it, and the module carries on. The context given to a New function
 // bounds the module's life: once it is done, the module stops. Call Close
-// when you are finished with one.
+// when you are finished with one. Each value is for one goroutine at a
+// time; the Engine may be shared by all.
 package strategy
 
 import (
