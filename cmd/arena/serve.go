@@ -178,7 +178,9 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	httpSrv := &http.Server{Handler: srv.Router(pages), ReadHeaderTimeout: 10 * time.Second}
+	// No write timeout: event streams stay open as long as their readers.
+	// Idle keep-alive connections are closed, so they cannot pile up.
+	httpSrv := &http.Server{Handler: srv.Router(pages), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
