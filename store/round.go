@@ -80,27 +80,26 @@ func (s *Store) AdvanceRound(ctx context.Context, ch arena.Challenge) (arena.Rou
 		}
 		// The champion keeps its score, and its place on the leaderboard,
 		// until the new evaluation replaces them.
+		var champion string
 		var pending bool
 		err := tx.QueryRow(ctx, `
-			SELECT s.status IN ('queued', 'running') FROM standing_crownings cr JOIN submissions s ON s.id = cr.submission_id
-			WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, ch.ID).Scan(&pending)
-		if err != nil && err != pgx.ErrNoRows {
+			SELECT s.id::text, s.status IN ('queued', 'running') FROM standing_crownings cr JOIN submissions s ON s.id = cr.submission_id
+			WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, ch.ID).Scan(&champion, &pending)
+		switch {
+		case err == pgx.ErrNoRows:
+			return nil // no champion: nothing to score again
+		case err != nil:
 			return fmt.Errorf("load champion: %w", err)
-		}
-		if pending {
+		case pending:
 			// Its job would find it final and score it on the old seeds.
 			return arena.Errorf(arena.ECONFLICT, "the champion of %s is still being scored on round %d's seeds; open the next round when that is done", ch.Slug, closed.Round)
-		}
-		if ch.Rules.HiddenSeeds == 0 {
+		case ch.Rules.HiddenSeeds == 0:
 			return nil // the public seeds do not change: neither would its score
 		}
-		err = tx.QueryRow(ctx, `
-			UPDATE submissions SET status = 'queued', updated_at = now()
-			WHERE id = (SELECT submission_id FROM standing_crownings WHERE challenge_id = $1 ORDER BY id DESC LIMIT 1)
-			RETURNING id::text`, ch.ID).Scan(&rescore)
-		if err != nil && err != pgx.ErrNoRows {
+		if _, err := tx.Exec(ctx, `UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = $1`, champion); err != nil {
 			return fmt.Errorf("queue the champion: %w", err)
 		}
+		rescore = champion
 		return nil
 	})
 	if err != nil {
