@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -19,11 +18,7 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := pgtest.NewStore(t)
-	ch := arena.Challenge{Slug: "opt", Title: "opt", Kind: "optimizer", BenchmarkVersion: 1,
-		Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: arena.Rules{Margin: 0.01, HiddenSeeds: 2}}
-	if err := s.CreateChallenge(ctx, &ch); err != nil {
-		t.Fatal(err)
-	}
+	ch := challengeWithRules(t, s, "opt", arena.Rules{Margin: 0.01, HiddenSeeds: 2})
 	alice, _, _ := s.CreateCompetitor(ctx, "alice")
 	bob, _, _ := s.CreateCompetitor(ctx, "bob")
 	finish := func(id string, round int, score float64) *arena.Champion {
@@ -165,11 +160,7 @@ func TestDueRoundsFollowTheSchedule(t *testing.T) {
 	create := func(slug string, rules arena.Rules) arena.Challenge {
 		t.Helper()
 		rules.Margin = 0.01
-		c := arena.Challenge{Slug: slug, Title: slug, Kind: "optimizer", BenchmarkVersion: 1,
-			Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: rules}
-		if err := s.CreateChallenge(ctx, &c); err != nil {
-			t.Fatal(err)
-		}
+		c := challengeWithRules(t, s, slug, rules)
 		// Every challenge's first round opened three hours ago.
 		if _, err := raw.Exec(ctx, `UPDATE rounds SET opened_at = now() - interval '3 hours' WHERE challenge_id = $1`, c.ID); err != nil {
 			t.Fatal(err)

@@ -13,8 +13,14 @@ import (
 
 func newChallenge(t *testing.T, s *store.Store, slug string, margin float64) arena.Challenge {
 	t.Helper()
+	return challengeWithRules(t, s, slug, arena.Rules{Margin: margin})
+}
+
+// challengeWithRules creates an optimizer challenge with the given rules.
+func challengeWithRules(t *testing.T, s *store.Store, slug string, rules arena.Rules) arena.Challenge {
+	t.Helper()
 	c := arena.Challenge{Slug: slug, Title: slug, Kind: "optimizer", BenchmarkVersion: 1,
-		Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: arena.Rules{Margin: margin}}
+		Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: rules}
 	if err := s.CreateChallenge(context.Background(), &c); err != nil {
 		t.Fatal(err)
 	}
