@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/arena-dev/arena/worker"
 )
 
 // listRounds shows a challenge's rounds: each one's seed commitment and,
@@ -20,18 +22,10 @@ func (s *Server) listRounds(w http.ResponseWriter, r *http.Request) {
 // next under a new commitment, and queues the champion to be scored on
 // the new seeds.
 func (s *Server) advanceRound(w http.ResponseWriter, r *http.Request) {
-	c := challengeFrom(r)
-	ch, err := s.Store.AdvanceRound(r.Context(), c)
+	change, err := worker.OpenRound(r.Context(), s.Store, s.Queue, s.Logger.With("by", "admin"), challengeFrom(r))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	if ch.Rescoring != "" {
-		if err := s.Queue.Publish(r.Context(), ch.Rescoring); err != nil {
-			// The champion is committed as queued: the reconciler republishes it.
-			s.Logger.Warn("publish the champion's job; the reconciler will retry", "submission", ch.Rescoring, "err", err)
-		}
-	}
-	s.Logger.Info("round opened", "challenge", c.Slug, "round", ch.Opened.Round, "rescoring", ch.Rescoring)
-	writeJSON(w, http.StatusCreated, ch)
+	writeJSON(w, http.StatusCreated, change)
 }

@@ -34,7 +34,7 @@ func (s *RoundScheduler) Tick(ctx context.Context) {
 		return
 	}
 	for _, ch := range due {
-		change, err := s.Store.AdvanceRound(ctx, ch)
+		_, err := OpenRound(ctx, s.Store, s.Queue, s.Logger.With("by", "schedule"), ch)
 		if arena.ErrorCode(err) == arena.ECONFLICT {
 			// Another scheduler was first, or the champion is still being
 			// scored on this round: the next tick tries again.
@@ -43,13 +43,24 @@ func (s *RoundScheduler) Tick(ctx context.Context) {
 		}
 		if err != nil {
 			s.Logger.Warn("rounds: open the next round", "challenge", ch.Slug, "err", err)
-			continue
 		}
-		if change.Rescoring != "" {
-			if err := s.Queue.Publish(ctx, change.Rescoring); err != nil {
-				s.Logger.Warn("rounds: publish the champion's job; the reconciler will retry", "submission", change.Rescoring, "err", err)
-			}
-		}
-		s.Logger.Info("round opened on schedule", "challenge", ch.Slug, "round", change.Opened.Round, "rescoring", change.Rescoring)
 	}
+}
+
+// OpenRound opens ch's next round (see store.AdvanceRound) and publishes
+// the champion's job when it is to be scored again. Admins, through the
+// API, and the scheduler open rounds through it.
+func OpenRound(ctx context.Context, st *store.Store, q *queue.Queue, log *slog.Logger, ch arena.Challenge) (arena.RoundChange, error) {
+	change, err := st.AdvanceRound(ctx, ch)
+	if err != nil {
+		return change, err
+	}
+	if change.Rescoring != "" {
+		if err := q.Publish(ctx, change.Rescoring); err != nil {
+			// The champion is committed as queued: the reconciler republishes it.
+			log.Warn("publish the champion's job; the reconciler will retry", "submission", change.Rescoring, "err", err)
+		}
+	}
+	log.Info("round opened", "challenge", ch.Slug, "round", change.Opened.Round, "rescoring", change.Rescoring)
+	return change, nil
 }
