@@ -394,3 +394,64 @@ func (r Rules) Validate() error {
 	}
 	return nil
 }
+
+// TensorRole says what a tensor of a model is for, so that a strategy can
+// treat matrices, embeddings and gains differently (Muon orthogonalizes
+// only hidden matrices; Adafactor and per-role learning rates need it too).
+// The numbers are part of the optimizer ABI v2's tensor table.
+type TensorRole uint32
+
+const (
+	TensorFlat      TensorRole = 0  // an unstructured vector (ABI v1 modules see one)
+	TensorEmbedding TensorRole = 1  // token embedding, vocab × width
+	TensorPosition  TensorRole = 2  // learned positions, context × width
+	TensorAttnQ     TensorRole = 3  // attention query projection, width × width
+	TensorAttnK     TensorRole = 4  // attention key projection
+	TensorAttnV     TensorRole = 5  // attention value projection
+	TensorAttnO     TensorRole = 6  // attention output projection
+	TensorMLPIn     TensorRole = 7  // MLP up projection, width × 4·width
+	TensorMLPOut    TensorRole = 8  // MLP down projection, 4·width × width
+	TensorNormGain  TensorRole = 9  // a norm's gain, 1 × width
+	TensorHead      TensorRole = 10 // output head, width × vocab
+)
+
+var tensorRoleNames = [...]string{"flat", "embedding", "position", "attn_q", "attn_k", "attn_v", "attn_o", "mlp_in", "mlp_out", "norm_gain", "head"}
+
+func (r TensorRole) String() string {
+	if int(r) < len(tensorRoleNames) {
+		return tensorRoleNames[r]
+	}
+	return "unknown"
+}
+
+// MarshalText writes the role's name, so tables read well as JSON.
+func (r TensorRole) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a role's name.
+func (r *TensorRole) UnmarshalText(b []byte) error {
+	for i, name := range tensorRoleNames {
+		if name == string(b) {
+			*r = TensorRole(i)
+			return nil
+		}
+	}
+	return Errorf(EINVALID, "unknown tensor role %q", b)
+}
+
+// Hidden reports whether the role is a hidden-layer weight matrix: the
+// tensors that matrix-aware optimizers such as Muon treat as matrices.
+func (r TensorRole) Hidden() bool { return r >= TensorAttnQ && r <= TensorMLPOut }
+
+// Tensor is one entry of a model's tensor table: a Rows × Cols matrix
+// stored row-major in the flat parameter vector from element Offset on.
+// A vector is one row.
+type Tensor struct {
+	Name   string     `json:"name"`
+	Role   TensorRole `json:"role"`
+	Rows   int        `json:"rows"`
+	Cols   int        `json:"cols"`
+	Offset int        `json:"offset"`
+}
+
+// Size is the tensor's element count.
+func (t Tensor) Size() int { return t.Rows * t.Cols }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/arena-dev/arena/detmath"
 	"math"
 	"slices"
 
@@ -74,7 +75,7 @@ func (b *activationCompressionBench) Seeds() []uint64     { return b.p.Seeds }
 // less FuelWeight per fuel spent per input byte, floored at 0 (storing the
 // tensors raw, the baseline, costs nothing and scores 0).
 func (b *activationCompressionBench) compressionScore(original, compressed int, fuel int64) float64 {
-	s := dlog(float64(original)/float64(compressed)) - float64(b.p.FuelWeight*(float64(fuel)/float64(original)))
+	s := detmath.Log(float64(original)/float64(compressed)) - float64(b.p.FuelWeight*(float64(fuel)/float64(original)))
 	return math.Max(0, math.Min(BestTaskScore, s))
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/arena-dev/arena/detmath"
 	"math"
 	"slices"
 	"sort"
@@ -294,7 +295,7 @@ func lossScore(loss, baseline float64) float64 {
 		return WorstTaskScore
 	}
 	const lossFloor = 1e-12
-	s := dlog(math.Max(baseline, lossFloor)) - dlog(math.Max(loss, lossFloor))
+	s := detmath.Log(math.Max(baseline, lossFloor)) - detmath.Log(math.Max(loss, lossFloor))
 	return math.Max(WorstTaskScore, math.Min(BestTaskScore, s))
 }
 

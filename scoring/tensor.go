@@ -3,6 +3,7 @@ package scoring
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/arena-dev/arena/detmath"
 	"math"
 
 	"github.com/arena-dev/arena/baseline"
@@ -23,7 +24,7 @@ type tensor struct {
 
 // newTensor draws the index'th tensor of family name for a task.
 func newTensor(name string, seed uint64, index, rows, cols int) (tensor, error) {
-	r := newRNG(seed, fmt.Sprintf("tensor/%s/%d", name, index))
+	r := detmath.NewRNG(seed, fmt.Sprintf("tensor/%s/%d", name, index))
 	v := make([]float64, rows*cols)
 	dtype := baseline.Float32
 	switch name {
@@ -37,7 +38,7 @@ func newTensor(name string, seed uint64, index, rows, cols int) (tensor, error) 
 			}
 			// GELU, tanh form: x/2 · (1 + tanh(√(2/π)(x + 0.044715 x³))).
 			inner := float64(0.7978845608028654 * (x + float64(float64(0.044715*x)*float64(x*x))))
-			v[i] = float64(float64(0.5*x) * (1 + dtanh(inner)))
+			v[i] = float64(float64(0.5*x) * (1 + detmath.Tanh(inner)))
 		}
 	case "lowrank_f32":
 		// A rank-8 product plus a little noise, as attention outputs and
@@ -45,10 +46,10 @@ func newTensor(name string, seed uint64, index, rows, cols int) (tensor, error) 
 		const rank = 8
 		u, w := make([]float64, rows*rank), make([]float64, rank*cols)
 		for i := range u {
-			u[i] = r.normal()
+			u[i] = r.Normal()
 		}
 		for i := range w {
-			w[i] = float64(r.normal() / math.Sqrt(rank))
+			w[i] = float64(r.Normal() / math.Sqrt(rank))
 		}
 		for i := range rows {
 			for j := range cols {
@@ -56,7 +57,7 @@ func newTensor(name string, seed uint64, index, rows, cols int) (tensor, error) 
 				for k := range rank {
 					s += float64(u[i*rank+k] * w[k*cols+j])
 				}
-				v[i*cols+j] = s + float64(1e-3*r.normal())
+				v[i*cols+j] = s + float64(1e-3*r.Normal())
 			}
 		}
 	case "heavytail_f32":
@@ -66,10 +67,10 @@ func newTensor(name string, seed uint64, index, rows, cols int) (tensor, error) 
 		for i := range v {
 			chi2 := 0.0
 			for range 3 {
-				z := r.normal()
+				z := r.Normal()
 				chi2 += float64(z * z)
 			}
-			v[i] = float64(scales[i%cols]*r.normal()) / math.Sqrt(max(chi2/3, 1e-6))
+			v[i] = float64(scales[i%cols]*r.Normal()) / math.Sqrt(max(chi2/3, 1e-6))
 		}
 	default:
 		return tensor{}, fmt.Errorf("unknown tensor family %q", name)
@@ -89,11 +90,11 @@ func newTensor(name string, seed uint64, index, rows, cols int) (tensor, error) 
 
 // channelScales are log-normal per-channel scales, with about one channel
 // in fifty an outlier twenty times larger.
-func channelScales(r *rng, cols int) []float64 {
+func channelScales(r *detmath.RNG, cols int) []float64 {
 	s := make([]float64, cols)
 	for j := range s {
-		s[j] = dexp(float64(0.5 * r.normal()))
-		if r.float64() < 0.02 {
+		s[j] = detmath.Exp(float64(0.5 * r.Normal()))
+		if r.Float64() < 0.02 {
 			s[j] = float64(20 * s[j])
 		}
 	}
@@ -102,19 +103,19 @@ func channelScales(r *rng, cols int) []float64 {
 
 // preActivations fills v with a hidden layer's inputs: a rank-4 signal
 // shared across tokens plus noise, scaled per channel.
-func preActivations(r *rng, v []float64, rows, cols int) {
+func preActivations(r *detmath.RNG, v []float64, rows, cols int) {
 	const rank = 4
 	scales := channelScales(r, cols)
 	u, w := make([]float64, rows*rank), make([]float64, rank*cols)
 	for i := range u {
-		u[i] = r.normal()
+		u[i] = r.Normal()
 	}
 	for i := range w {
-		w[i] = float64(0.5 * r.normal())
+		w[i] = float64(0.5 * r.Normal())
 	}
 	for i := range rows {
 		for j := range cols {
-			s := r.normal()
+			s := r.Normal()
 			for k := range rank {
 				s += float64(u[i*rank+k] * w[k*cols+j])
 			}

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"fmt"
+	"github.com/arena-dev/arena/detmath"
 	"math"
 )
 
@@ -51,28 +52,28 @@ type quadratic struct {
 	lambda []float64
 	noise  float64
 	x0     []float64
-	noiseR *rng
+	noiseR *detmath.RNG
 	proj   []float64 // scratch: Q x
 }
 
 func newQuadratic(seed uint64, c workloadConfig) *quadratic {
 	n := c.Dim
-	r := newRNG(seed, "quadratic/data")
+	r := detmath.NewRNG(seed, "quadratic/data")
 	q := make([][]float64, n)
 	for i := range q {
 		// Gram–Schmidt on Gaussian rows gives a uniformly random rotation.
 		for {
 			v := make([]float64, n)
 			for j := range v {
-				v[j] = r.normal()
+				v[j] = r.Normal()
 			}
 			for _, u := range q[:i] {
-				d := dot(v, u)
+				d := detmath.Dot(v, u)
 				for j := range v {
 					v[j] -= float64(d * u[j])
 				}
 			}
-			norm := math.Sqrt(dot(v, v))
+			norm := math.Sqrt(detmath.Dot(v, v))
 			if norm < 1e-6 {
 				continue
 			}
@@ -89,14 +90,14 @@ func newQuadratic(seed uint64, c workloadConfig) *quadratic {
 		if n > 1 {
 			frac = float64(i) / float64(n-1)
 		}
-		lambda[i] = dexp(-float64(frac * dlog(c.Condition)))
+		lambda[i] = detmath.Exp(-float64(frac * detmath.Log(c.Condition)))
 	}
 	x0 := make([]float64, n)
 	for i := range x0 {
-		x0[i] = r.normal()
+		x0[i] = r.Normal()
 	}
 	return &quadratic{n: n, q: q, lambda: lambda, noise: c.Noise, x0: x0,
-		noiseR: newRNG(seed, "quadratic/noise"), proj: make([]float64, n)}
+		noiseR: detmath.NewRNG(seed, "quadratic/noise"), proj: make([]float64, n)}
 }
 
 func (w *quadratic) dim() int              { return w.n }
@@ -105,7 +106,7 @@ func (w *quadratic) init(params []float64) { copy(params, w.x0) }
 func (w *quadratic) loss(x []float64) float64 {
 	var f float64
 	for i, row := range w.q {
-		p := dot(row, x)
+		p := detmath.Dot(row, x)
 		w.proj[i] = p
 		f += float64(float64(w.lambda[i]*p) * p)
 	}
@@ -115,7 +116,7 @@ func (w *quadratic) loss(x []float64) float64 {
 func (w *quadratic) grad(_ int, x, g []float64) float64 {
 	f := w.loss(x)
 	for j := range g {
-		g[j] = float64(w.noise * w.noiseR.normal())
+		g[j] = float64(w.noise * w.noiseR.Normal())
 	}
 	for i, row := range w.q {
 		c := float64(w.lambda[i] * w.proj[i])
@@ -147,13 +148,13 @@ func (d *dataset) setShard(k, n int) { d.shard, d.shards = k, n }
 // minibatch draws batch training examples of the current shard with r,
 // lets example add each one's gradient into g and return its loss, and
 // averages both.
-func (d *dataset) minibatch(r *rng, batch int, g []float64, example func(x []float64, y float64) float64) float64 {
+func (d *dataset) minibatch(r *detmath.RNG, batch int, g []float64, example func(x []float64, y float64) float64) float64 {
 	clear(g)
 	var loss float64
 	stride := max(1, d.shards)
 	size := (len(d.trainX) - d.shard + stride - 1) / stride
 	for range batch {
-		i := d.shard + stride*r.intn(size)
+		i := d.shard + stride*r.Intn(size)
 		loss += example(d.trainX[i], d.trainY[i])
 	}
 	inv := 1 / float64(batch)
@@ -179,7 +180,7 @@ type logistic struct {
 	d     int
 	data  dataset
 	batch int
-	r     *rng
+	r     *detmath.RNG
 }
 
 const (
@@ -190,10 +191,10 @@ const (
 
 func newLogistic(seed uint64, c workloadConfig) *logistic {
 	d := logisticFeatures
-	r := newRNG(seed, "logistic/data")
+	r := detmath.NewRNG(seed, "logistic/data")
 	w := make([]float64, d)
 	for i := range w {
-		w[i] = float64(r.normal() * 2 / math.Sqrt(float64(d)))
+		w[i] = float64(r.Normal() * 2 / math.Sqrt(float64(d)))
 	}
 	sample := func(count int) ([][]float64, []float64) {
 		xs := make([][]float64, count)
@@ -201,10 +202,10 @@ func newLogistic(seed uint64, c workloadConfig) *logistic {
 		for i := range xs {
 			x := make([]float64, d)
 			for j := range x {
-				x[j] = r.normal()
+				x[j] = r.Normal()
 			}
 			xs[i] = x
-			if r.float64() < sigmoid(dot(w, x)+0.5) {
+			if r.Float64() < detmath.Sigmoid(detmath.Dot(w, x)+0.5) {
 				ys[i] = 1
 			}
 		}
@@ -213,7 +214,7 @@ func newLogistic(seed uint64, c workloadConfig) *logistic {
 	var ds dataset
 	ds.trainX, ds.trainY = sample(logisticTrain)
 	ds.testX, ds.testY = sample(logisticTest)
-	return &logistic{d: d, data: ds, batch: c.Batch, r: newRNG(seed, "logistic/batches")}
+	return &logistic{d: d, data: ds, batch: c.Batch, r: detmath.NewRNG(seed, "logistic/batches")}
 }
 
 func (w *logistic) dim() int { return w.d + 1 }
@@ -223,8 +224,8 @@ func (w *logistic) setShard(k, n int) { w.data.setShard(k, n) }
 func (w *logistic) init(params []float64) { clear(params) }
 
 func (w *logistic) example(params, x []float64, y float64) (loss, residual float64) {
-	z := dot(params[:w.d], x) + params[w.d]
-	return softplus(z) - float64(y*z), sigmoid(z) - y
+	z := detmath.Dot(params[:w.d], x) + params[w.d]
+	return detmath.Softplus(z) - float64(y*z), detmath.Sigmoid(z) - y
 }
 
 func (w *logistic) grad(_ int, params, g []float64) float64 {
@@ -250,7 +251,7 @@ func (w *logistic) heldOut(params []float64) float64 {
 type mlp struct {
 	data  dataset
 	batch int
-	r     *rng
+	r     *detmath.RNG
 	init0 []float64
 	h     [mlpHidden]float64 // scratch activations
 }
@@ -266,20 +267,20 @@ const (
 )
 
 func newMLP(seed uint64, c workloadConfig) *mlp {
-	r := newRNG(seed, "mlp/data")
+	r := detmath.NewRNG(seed, "mlp/data")
 	var tw1 [mlpTeacher][mlpInputs]float64
 	var tb1, tw2 [mlpTeacher]float64
 	for i := range tw1 {
 		for j := range tw1[i] {
-			tw1[i][j] = float64(1.5 * r.normal())
+			tw1[i][j] = float64(1.5 * r.Normal())
 		}
-		tb1[i] = r.normal()
-		tw2[i] = r.normal() / math.Sqrt(mlpTeacher)
+		tb1[i] = r.Normal()
+		tw2[i] = r.Normal() / math.Sqrt(mlpTeacher)
 	}
 	teacher := func(x []float64) float64 {
 		var y float64
 		for i := range tw1 {
-			y += float64(tw2[i] * dtanh(float64(tw1[i][0]*x[0])+float64(tw1[i][1]*x[1])+tb1[i]))
+			y += float64(tw2[i] * detmath.Tanh(float64(tw1[i][0]*x[0])+float64(tw1[i][1]*x[1])+tb1[i]))
 		}
 		return y
 	}
@@ -287,9 +288,9 @@ func newMLP(seed uint64, c workloadConfig) *mlp {
 		xs := make([][]float64, count)
 		ys := make([]float64, count)
 		for i := range xs {
-			x := []float64{r.uniform(-2, 2), r.uniform(-2, 2)}
+			x := []float64{r.Uniform(-2, 2), r.Uniform(-2, 2)}
 			xs[i] = x
-			ys[i] = teacher(x) + float64(0.05*r.normal())
+			ys[i] = teacher(x) + float64(0.05*r.Normal())
 		}
 		return xs, ys
 	}
@@ -299,12 +300,12 @@ func newMLP(seed uint64, c workloadConfig) *mlp {
 
 	p := make([]float64, mlpParams)
 	for i := 0; i < mlpHidden*mlpInputs; i++ {
-		p[i] = r.normal() / math.Sqrt(mlpInputs)
+		p[i] = r.Normal() / math.Sqrt(mlpInputs)
 	}
 	for i := 0; i < mlpHidden; i++ {
-		p[mlpHidden*mlpInputs+mlpHidden+i] = r.normal() / math.Sqrt(mlpHidden)
+		p[mlpHidden*mlpInputs+mlpHidden+i] = r.Normal() / math.Sqrt(mlpHidden)
 	}
-	return &mlp{data: ds, batch: c.Batch, r: newRNG(seed, "mlp/batches"), init0: p}
+	return &mlp{data: ds, batch: c.Batch, r: detmath.NewRNG(seed, "mlp/batches"), init0: p}
 }
 
 func (w *mlp) dim() int              { return mlpParams }
@@ -321,7 +322,7 @@ func (w *mlp) forward(p, x []float64) float64 {
 		for j := range mlpInputs {
 			a += float64(w1[i*mlpInputs+j] * x[j])
 		}
-		w.h[i] = dtanh(a)
+		w.h[i] = detmath.Tanh(a)
 		y += float64(w2[i] * w.h[i])
 	}
 	return y
@@ -361,7 +362,7 @@ func (w *mlp) heldOut(p []float64) float64 {
 type rosenbrock struct {
 	x0     []float64
 	noise  float64
-	noiseR *rng
+	noiseR *detmath.RNG
 }
 
 const (
@@ -371,13 +372,13 @@ const (
 )
 
 func newRosenbrock(seed uint64, c workloadConfig) *rosenbrock {
-	r := newRNG(seed, "rosenbrock/data")
+	r := detmath.NewRNG(seed, "rosenbrock/data")
 	x0 := make([]float64, 2*rosenPairs)
 	for i := 0; i < rosenPairs; i++ {
-		x0[2*i] = -1.2 + float64(0.2*r.normal())
-		x0[2*i+1] = 1 + float64(0.2*r.normal())
+		x0[2*i] = -1.2 + float64(0.2*r.Normal())
+		x0[2*i+1] = 1 + float64(0.2*r.Normal())
 	}
-	return &rosenbrock{x0: x0, noise: c.Noise, noiseR: newRNG(seed, "rosenbrock/noise")}
+	return &rosenbrock{x0: x0, noise: c.Noise, noiseR: detmath.NewRNG(seed, "rosenbrock/noise")}
 }
 
 func (w *rosenbrock) dim() int              { return 2 * rosenPairs }
@@ -398,8 +399,8 @@ func (w *rosenbrock) grad(_ int, x, g []float64) float64 {
 		u, v := x[2*i], x[2*i+1]
 		d := v - float64(u*u)
 		// df/du = -4a u d - 2(1-u), df/dv = 2a d, both scaled.
-		g[2*i] = float64(rosenScale*(float64(float64(-4*rosenA*u)*d)-float64(2*(1-u)))) + float64(w.noise*w.noiseR.normal())
-		g[2*i+1] = float64(rosenScale*float64(2*rosenA*d)) + float64(w.noise*w.noiseR.normal())
+		g[2*i] = float64(rosenScale*(float64(float64(-4*rosenA*u)*d)-float64(2*(1-u)))) + float64(w.noise*w.noiseR.Normal())
+		g[2*i+1] = float64(rosenScale*float64(2*rosenA*d)) + float64(w.noise*w.noiseR.Normal())
 	}
 	return w.heldOut(x)
 }

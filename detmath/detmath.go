@@ -1,4 +1,4 @@
-package scoring
+package detmath
 
 import "math"
 
@@ -17,8 +17,8 @@ const (
 	expMin = -7.45133219101941108420e+02
 )
 
-// dexp is exp(x), reproducible bit for bit on every platform.
-func dexp(x float64) float64 {
+// Exp is exp(x), reproducible bit for bit on every platform.
+func Exp(x float64) float64 {
 	switch {
 	case math.IsNaN(x) || math.IsInf(x, 1):
 		return x
@@ -53,8 +53,8 @@ func dexp(x float64) float64 {
 	return math.Ldexp(y, k)
 }
 
-// dlog is the natural logarithm, reproducible bit for bit on every platform.
-func dlog(x float64) float64 {
+// Log is the natural logarithm, reproducible bit for bit on every platform.
+func Log(x float64) float64 {
 	switch {
 	case math.IsNaN(x) || math.IsInf(x, 1):
 		return x
@@ -89,37 +89,37 @@ func dlog(x float64) float64 {
 	return float64(k*ln2Hi) - ((hfsq - (float64(s*(hfsq+r)) + float64(k*ln2Lo))) - f)
 }
 
-// dtanh is tanh(x) through dexp.
-func dtanh(x float64) float64 {
+// Tanh is tanh(x) through dexp.
+func Tanh(x float64) float64 {
 	if x > 20 {
 		return 1
 	}
 	if x < -20 {
 		return -1
 	}
-	e := dexp(2 * x)
+	e := Exp(2 * x)
 	return (e - 1) / (e + 1)
 }
 
-// softplus is log(1+exp(z)) without overflow.
-func softplus(z float64) float64 {
+// Softplus is log(1+exp(z)) without overflow.
+func Softplus(z float64) float64 {
 	if z > 0 {
-		return z + dlog(1+dexp(-z))
+		return z + Log(1+Exp(-z))
 	}
-	return dlog(1 + dexp(z))
+	return Log(1 + Exp(z))
 }
 
-// sigmoid is 1/(1+exp(-z)) without overflow.
-func sigmoid(z float64) float64 {
+// Sigmoid is 1/(1+exp(-z)) without overflow.
+func Sigmoid(z float64) float64 {
 	if z >= 0 {
-		return 1 / (1 + dexp(-z))
+		return 1 / (1 + Exp(-z))
 	}
-	e := dexp(z)
+	e := Exp(z)
 	return e / (1 + e)
 }
 
-// dot is the inner product, summed left to right.
-func dot(a, b []float64) float64 {
+// Dot is the inner product, summed left to right.
+func Dot(a, b []float64) float64 {
 	var s float64
 	for i := range a {
 		s += float64(a[i] * b[i])
