@@ -73,15 +73,35 @@ func checkABI(c wazero.CompiledModule, rt wazero.Runtime, abi ABI, lim Limits) e
 	if _, ok := c.ExportedMemories()["memory"]; !ok {
 		return reject("module does not export its memory as \"memory\"")
 	}
+	if err := abi.check(); err != nil {
+		return err // the kind's mistake, not the module's
+	}
 	exports := c.ExportedFunctions()
 	for _, f := range append([]Func{AllocFunc}, abi.Funcs...) {
 		def, ok := exports[f.Name]
 		if !ok {
+			if f.Optional {
+				continue
+			}
 			return reject("missing export %s", f)
 		}
+		// An optional export that is present is held to its signature:
+		// a module must not be half v2, say.
 		if !sameTypes(def.ParamTypes(), f.Params) || !sameTypes(def.ResultTypes(), f.Results) {
 			got := Func{Name: f.Name, Params: def.ParamTypes(), Results: def.ResultTypes()}
 			return reject("export %s, want %s", got, f)
+		}
+	}
+	for _, group := range abi.AnyOf {
+		found := false
+		for _, name := range group {
+			if _, ok := exports[name]; ok {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return reject("%s", abi.noneOf(group))
 		}
 	}
 	return nil
