@@ -1,0 +1,152 @@
+package optimizer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Role mirrors arena.TensorRole's numbers (the SDK must stay free of host
+// packages): what a tensor of the model is for.
+type Role uint32
+
+const (
+	Flat      Role = iota // an unstructured vector (what a host without structure hands over)
+	Embedding             // token embedding, vocab × width
+	Position              // learned positions, context × width
+	AttnQ                 // attention query projection, width × width
+	AttnK                 // attention key projection
+	AttnV                 // attention value projection
+	AttnO                 // attention output projection
+	MLPIn                 // MLP up projection, width × 4·width
+	MLPOut                // MLP down projection, 4·width × width
+	NormGain              // a norm's gain, 1 × width
+	Head                  // output head, width × vocab
+)
+
+var roleNames = [...]string{"flat", "embedding", "position", "attn_q", "attn_k", "attn_v", "attn_o", "mlp_in", "mlp_out", "norm_gain", "head"}
+
+// Hidden reports whether the role is a hidden-layer weight matrix (AttnQ
+// to MLPOut): the tensors matrix-aware optimizers such as Muon treat as
+// matrices.
+func (r Role) Hidden() bool { return r >= AttnQ && r <= MLPOut }
+
+// String is the role's name, as arena.TensorRole spells it ("attn_q"),
+// or "unknown".
+func (r Role) String() string {
+	if int(r) < len(roleNames) {
+		return roleNames[r]
+	}
+	return "unknown"
+}
+
+// Tensor is one tensor of the model: a Rows × Cols matrix stored
+// row-major in the flat parameter vector from element Offset on (a
+// vector is one row).
+type Tensor struct {
+	Name               string
+	Role               Role
+	Rows, Cols, Offset int
+	// Params and Grads are this tensor's slices of the current step's
+	// flat buffers (Rows·Cols values each); nil during Init.
+	Params, Grads []float64
+}
+
+// Size is the tensor's element count, Rows·Cols.
+func (t Tensor) Size() int { return t.Rows * t.Cols }
+
+// TensorOptimizer is an update rule that sees the model's tensors.
+type TensorOptimizer interface {
+	// Init is called once per task with the tensors, in order of their
+	// offsets, which tile the parameter vector exactly. steps is the
+	// run's total number of optimizer steps, or 0 when unknown.
+	Init(tensors []Tensor, steps int)
+	// Step updates every tensor's Params in place, given its Grads and
+	// the minibatch loss; t counts from 0. The tensors are Init's, in the
+	// same order, with Params and Grads set.
+	Step(t int, tensors []Tensor, loss float64)
+}
+
+// Slices cuts flat params and grads into the tensors' Params and Grads,
+// each capped at its own length (appending to one cannot write into the
+// next). Host-side runners of a TensorOptimizer use it too. A nil params
+// or grads leaves the tensors' slices nil.
+func Slices(tensors []Tensor, params, grads []float64) {
+	for i := range tensors {
+		t := &tensors[i]
+		lo, hi := t.Offset, t.Offset+t.Size()
+		t.Params, t.Grads = nil, nil
+		if params != nil {
+			t.Params = params[lo:hi:hi]
+		}
+		if grads != nil {
+			t.Grads = grads[lo:hi:hi]
+		}
+	}
+}
+
+// The tensor table as the host writes it into memory for opt_init2: count
+// entries of entryBytes, little-endian (docs/optimizer-abi.md).
+const (
+	entryBytes = 48
+	nameBytes  = 32 // UTF-8, NUL-padded: names of at most 31 bytes
+	maxTensors = 4096
+)
+
+// parseTable reads count entries of the tensor table in b for n
+// parameters, and checks what the host promises: names of 1 to 31 bytes
+// of UTF-8, NUL-padded and unique; rows and cols of at least 1; entries
+// in order of their offsets, tiling [0, n) exactly. Roles are not
+// checked: a newer host may know more of them than this SDK.
+func parseTable(b []byte, count, n int) ([]Tensor, error) {
+	if count < 1 || count > maxTensors {
+		return nil, fmt.Errorf("a table of %d tensors; 1 to %d", count, maxTensors)
+	}
+	if len(b) != count*entryBytes {
+		return nil, fmt.Errorf("a table of %d tensors in %d bytes, not %d", count, len(b), count*entryBytes)
+	}
+	tensors := make([]Tensor, count)
+	seen := make(map[string]bool, count)
+	end := 0
+	for i := range tensors {
+		e := b[i*entryBytes : (i+1)*entryBytes]
+		name := e[:nameBytes]
+		size := 0
+		for size < nameBytes && name[size] != 0 {
+			size++
+		}
+		for _, c := range name[size:] {
+			if c != 0 {
+				return nil, fmt.Errorf("entry %d: the name is not NUL-padded", i)
+			}
+		}
+		t := Tensor{
+			Name:   string(name[:size]),
+			Role:   Role(binary.LittleEndian.Uint32(e[32:])),
+			Rows:   int(binary.LittleEndian.Uint32(e[36:])),
+			Cols:   int(binary.LittleEndian.Uint32(e[40:])),
+			Offset: int(binary.LittleEndian.Uint32(e[44:])),
+		}
+		switch {
+		case size == 0 || size == nameBytes:
+			return nil, fmt.Errorf("entry %d: a name of %d bytes; 1 to %d", i, size, nameBytes-1)
+		case !utf8.ValidString(t.Name):
+			return nil, fmt.Errorf("entry %d: the name %q is not UTF-8", i, t.Name)
+		case seen[t.Name]:
+			return nil, fmt.Errorf("entry %d: the name %q is used twice", i, t.Name)
+		case t.Rows < 1 || t.Cols < 1:
+			return nil, fmt.Errorf("%s: %d × %d", t.Name, t.Rows, t.Cols)
+		case t.Offset != end:
+			return nil, fmt.Errorf("%s starts at %d, not where the tensors before it end (%d)", t.Name, t.Offset, end)
+		case t.Rows > n-end || t.Cols > (n-end)/t.Rows: // Rows·Cols > n-end, without overflow
+			return nil, fmt.Errorf("%s (%d × %d from %d) ends past the %d parameters", t.Name, t.Rows, t.Cols, end, n)
+		}
+		seen[t.Name] = true
+		end += t.Size()
+		tensors[i] = t
+	}
+	if end != n {
+		return nil, fmt.Errorf("the tensors hold %d parameters, not %d", end, n)
+	}
+	return tensors, nil
+}
