@@ -1,10 +1,13 @@
 package scoring
 
 import (
+	"encoding/binary"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
 )
 
@@ -12,11 +15,24 @@ import (
 // drive modules through them, and so do trainers' own loops (package
 // strategy), so a strategy runs the same way in both.
 
+// The optimizer kind's exports. A module exports opt_step and at least
+// one of opt_init (ABI v1) and opt_init2 (ABI v2); when it has both,
+// opt_init2 is the one called. See docs/optimizer-abi.md.
+const (
+	OptInit  = "opt_init"  // opt_init(n i32): ABI v1
+	OptInit2 = "opt_init2" // opt_init2(n i32, table i32, count i32, steps i32): ABI v2
+	OptStep  = "opt_step"  // opt_step(t i32, params i32, grads i32, n i32, loss f64)
+)
+
 // OptimizerABI is what an optimizer module must export.
-var OptimizerABI = sandbox.ABI{Funcs: []sandbox.Func{
-	{Name: "opt_init", Params: []api.ValueType{api.ValueTypeI32}},
-	{Name: "opt_step", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF64}},
-}}
+var OptimizerABI = sandbox.ABI{
+	Funcs: []sandbox.Func{
+		{Name: OptInit, Params: []api.ValueType{api.ValueTypeI32}, Optional: true},
+		{Name: OptInit2, Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, Optional: true},
+		{Name: OptStep, Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeF64}},
+	},
+	AnyOf: [][]string{{OptInit, OptInit2}},
+}
 
 // LRScheduleABI is what a learning-rate schedule module must export.
 var LRScheduleABI = sandbox.ABI{Funcs: []sandbox.Func{
@@ -39,29 +55,156 @@ func alloc2(inst *sandbox.Instance, a, b int) (uint32, uint32, error) {
 	return pa, pb, err
 }
 
+// The tensor table of ABI v2, as the host writes it into guest memory:
+// count entries of TensorEntryBytes each, little-endian, one after
+// another:
+//
+//	bytes  0..31  name, UTF-8, NUL-padded (so at most 31 bytes)
+//	bytes 32..35  role, u32 (arena.TensorRole's numbers)
+//	bytes 36..39  rows, u32
+//	bytes 40..43  cols, u32
+//	bytes 44..47  offset, u32: the tensor's first element in the flat
+//	              float64 vector; it is stored row-major from there
+const (
+	TensorEntryBytes = 48
+	MaxTensorName    = 31   // bytes
+	MaxTensors       = 4096 // entries in a table
+)
+
+// FlatTable is the table of an unstructured vector of n parameters: what
+// an ABI v2 module is given by a caller that knows no structure.
+func FlatTable(n int) []arena.Tensor {
+	return []arena.Tensor{{Name: "params", Role: arena.TensorFlat, Rows: 1, Cols: n, Offset: 0}}
+}
+
+// CheckTensorTable checks that a table can be handed to a module and
+// returns the parameter count it describes. Its entries come in order
+// of their offsets and tile [0, n) exactly: the first starts at 0 and
+// each next one where the last ended. Each has rows and cols of at least
+// 1, a known role and a unique name of 1 to MaxTensorName bytes of UTF-8
+// without NUL; a table has 1 to MaxTensors entries and at most maxParams
+// elements in all.
+func CheckTensorTable(table []arena.Tensor) (int, error) {
+	if len(table) < 1 || len(table) > MaxTensors {
+		return 0, fmt.Errorf("tensor table: 1 to %d tensors, not %d", MaxTensors, len(table))
+	}
+	names := make(map[string]bool, len(table))
+	n := 0
+	for i, t := range table {
+		switch {
+		case t.Name == "" || len(t.Name) > MaxTensorName:
+			return 0, fmt.Errorf("tensor table: entry %d: a name of 1 to %d bytes, not %d (%q)", i, MaxTensorName, len(t.Name), t.Name)
+		case !utf8.ValidString(t.Name):
+			return 0, fmt.Errorf("tensor table: entry %d: name %q is not UTF-8", i, t.Name)
+		case containsNUL(t.Name):
+			return 0, fmt.Errorf("tensor table: entry %d: name %q contains a NUL byte", i, t.Name)
+		case names[t.Name]:
+			return 0, fmt.Errorf("tensor table: entry %d: name %q is used twice", i, t.Name)
+		case t.Role.String() == "unknown":
+			return 0, fmt.Errorf("tensor table: %s: unknown role %d", t.Name, uint32(t.Role))
+		case t.Rows < 1 || t.Cols < 1 || t.Rows > maxParams || t.Cols > maxParams:
+			return 0, fmt.Errorf("tensor table: %s: %d×%d; rows and cols must be 1 to %d", t.Name, t.Rows, t.Cols, maxParams)
+		case t.Offset != n:
+			if t.Offset < n {
+				return 0, fmt.Errorf("tensor table: %s starts at %d, inside the tensor before it, which ends at %d (entries must not overlap, in order of their offsets)", t.Name, t.Offset, n)
+			}
+			return 0, fmt.Errorf("tensor table: %s starts at %d, leaving a gap after %d (entries must cover the parameters exactly, in order of their offsets)", t.Name, t.Offset, n)
+		}
+		names[t.Name] = true
+		if t.Size() > maxParams-n {
+			return 0, fmt.Errorf("tensor table: more than %d parameters", maxParams)
+		}
+		n += t.Size()
+	}
+	return n, nil
+}
+
+func containsNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// EncodeTensorTable lays a checked table out as the module reads it.
+func EncodeTensorTable(table []arena.Tensor) []byte {
+	b := make([]byte, TensorEntryBytes*len(table))
+	for i, t := range table {
+		e := b[i*TensorEntryBytes:]
+		copy(e[:32], t.Name) // the rest stays NUL
+		binary.LittleEndian.PutUint32(e[32:], uint32(t.Role))
+		binary.LittleEndian.PutUint32(e[36:], uint32(t.Rows))
+		binary.LittleEndian.PutUint32(e[40:], uint32(t.Cols))
+		binary.LittleEndian.PutUint32(e[44:], uint32(t.Offset))
+	}
+	return b
+}
+
 // GuestOptimizer is an optimizer module on one instance.
 type GuestOptimizer struct {
 	inst          *sandbox.Instance
 	params, grads uint32
 	n             int
+	tensors       bool // initialized through opt_init2
 }
 
-// NewGuestOptimizer allocates the guest's parameter and gradient buffers
-// for n parameters, through arena_alloc, and calls opt_init(n).
+// NewGuestOptimizer sets an optimizer up for n parameters with no
+// structure: a module with opt_init2 gets FlatTable(n) and a run length
+// of 0 (unknown), one with only opt_init gets opt_init(n). It is
+// NewGuestTensorOptimizer(inst, FlatTable(n), 0).
 func NewGuestOptimizer(inst *sandbox.Instance, n int) (*GuestOptimizer, error) {
 	if n <= 0 || n > maxParams {
 		return nil, fmt.Errorf("an optimizer takes 1 to %d parameters, not %d", maxParams, n)
 	}
-	g := &GuestOptimizer{inst: inst, n: n}
-	var err error
+	return NewGuestTensorOptimizer(inst, FlatTable(n), 0)
+}
+
+// NewGuestTensorOptimizer sets an optimizer up for the parameters table
+// describes, in a run of steps optimizer steps (0 when unknown). It
+// checks the table (CheckTensorTable) and steps before the module sees
+// anything, then allocates the guest's parameter and gradient buffers
+// through arena_alloc, 8n bytes each in that order. A module that
+// exports opt_init2 then gets the table too: a third block of
+// TensorEntryBytes·len(table) bytes, allocated last, filled in and
+// handed over as opt_init2(n, table, len(table), steps). A module with
+// only opt_init gets opt_init(n): it sees one flat vector.
+func NewGuestTensorOptimizer(inst *sandbox.Instance, table []arena.Tensor, steps int) (*GuestOptimizer, error) {
+	n, err := CheckTensorTable(table)
+	if err != nil {
+		return nil, err
+	}
+	if steps < 0 || steps > 1<<31-1 {
+		return nil, fmt.Errorf("a run of 0 (unknown) to %d steps, not %d", 1<<31-1, steps)
+	}
+	g := &GuestOptimizer{inst: inst, n: n, tensors: inst.HasExport(OptInit2)}
 	if g.params, g.grads, err = alloc2(inst, 8*n, 8*n); err != nil {
 		return nil, err
 	}
-	if _, err = inst.Call("opt_init", uint64(n)); err != nil {
+	if !g.tensors {
+		if _, err = inst.Call(OptInit, uint64(n)); err != nil {
+			return nil, err
+		}
+		return g, nil
+	}
+	enc := EncodeTensorTable(table)
+	ptr, err := inst.Alloc(uint32(len(enc)))
+	if err != nil {
+		return nil, err
+	}
+	if err := inst.WriteBytes(ptr, enc); err != nil {
+		return nil, err
+	}
+	if _, err = inst.Call(OptInit2, uint64(n), uint64(ptr), uint64(len(table)), uint64(steps)); err != nil {
 		return nil, err
 	}
 	return g, nil
 }
+
+// Tensors reports whether the module was given the tensor table (it
+// exports opt_init2) rather than opt_init(n) alone.
+func (g *GuestOptimizer) Tensors() bool { return g.tensors }
 
 // Step hands the guest step t's parameters, gradients and minibatch loss,
 // and reads the parameters it updated back into params.
@@ -75,7 +218,7 @@ func (g *GuestOptimizer) Step(t int, params, grads []float64, loss float64) erro
 	if err := g.inst.WriteFloat64s(g.grads, grads); err != nil {
 		return err
 	}
-	if _, err := g.inst.Call("opt_step", uint64(t), uint64(g.params), uint64(g.grads), uint64(g.n), api.EncodeF64(loss)); err != nil {
+	if _, err := g.inst.Call(OptStep, uint64(t), uint64(g.params), uint64(g.grads), uint64(g.n), api.EncodeF64(loss)); err != nil {
 		return err
 	}
 	return g.inst.ReadFloat64s(g.params, params)
