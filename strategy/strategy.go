@@ -105,14 +105,18 @@ func (s *session) Close(ctx context.Context) {
 	s.mod.Release(ctx)
 }
 
-// Optimizer is an optimizer module (ABI v1) updating a parameter vector.
+// Optimizer is an optimizer module updating a parameter vector. A module
+// of ABI v2 (it exports opt_init2) is given the tensor table; one of ABI
+// v1 (opt_init only) sees one flat vector. See docs/optimizer-abi.md.
 type Optimizer struct {
 	*session
 	guest *scoring.GuestOptimizer
 }
 
-// NewOptimizer loads an optimizer module for n parameters: it allocates
-// the guest's buffers and calls opt_init(n).
+// NewOptimizer loads an optimizer module for n parameters with no
+// structure: it allocates the guest's buffers and calls opt_init(n), or,
+// for a module with opt_init2, hands it one flat tensor
+// (scoring.FlatTable(n)) and a run length of 0 (unknown).
 func NewOptimizer(ctx context.Context, eng *sandbox.Engine, wasm []byte, n int, lim arena.Limits) (*Optimizer, error) {
 	s, g, err := open(ctx, eng, wasm, scoring.OptimizerABI, lim, func(inst *sandbox.Instance) (*scoring.GuestOptimizer, error) {
 		return scoring.NewGuestOptimizer(inst, n)
@@ -122,6 +126,31 @@ func NewOptimizer(ctx context.Context, eng *sandbox.Engine, wasm []byte, n int, 
 	}
 	return &Optimizer{session: s, guest: g}, nil
 }
+
+// NewTensorOptimizer loads an optimizer module for the parameters table
+// describes, in a run of steps optimizer steps (0 when unknown): the
+// parameter vector Step takes is the concatenation of the table's tensors,
+// each row-major from its Offset. A module that exports opt_init2 gets
+// the table and steps; one with only opt_init gets opt_init(n), n the
+// table's total size. The table is checked first (scoring.CheckTensorTable:
+// in order, non-overlapping, covering [0, n) exactly, unique names of at
+// most 31 bytes), and one that fails is refused before the module sees it.
+func NewTensorOptimizer(ctx context.Context, eng *sandbox.Engine, wasm []byte, table []arena.Tensor, steps int, lim arena.Limits) (*Optimizer, error) {
+	if _, err := scoring.CheckTensorTable(table); err != nil {
+		return nil, err
+	}
+	s, g, err := open(ctx, eng, wasm, scoring.OptimizerABI, lim, func(inst *sandbox.Instance) (*scoring.GuestOptimizer, error) {
+		return scoring.NewGuestTensorOptimizer(inst, table, steps)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Optimizer{session: s, guest: g}, nil
+}
+
+// Tensors reports whether the module was given the tensor table (ABI v2)
+// rather than a flat vector (ABI v1), for logs.
+func (o *Optimizer) Tensors() bool { return o.guest.Tensors() }
 
 // Step updates params in place, given their gradients and the minibatch
 // loss of step t (counting from 0).
