@@ -75,6 +75,9 @@ func TestRealDeterministicAndShared(t *testing.T) {
 		if &g[0] != &got[0][0] {
 			t.Fatalf("call %d: Real computed its stream again", i)
 		}
+		if cap(g) != len(g) {
+			t.Fatalf("call %d: shared stream has spare capacity", i)
+		}
 	}
 }
 
