@@ -17,5 +17,10 @@ func optInit2(n, table, count, steps int32) {
 
 //go:wasmexport opt_step
 func optStep(t, params, grads, n int32, loss float64) {
-	current().step(int(t), params, grads, n, loss, guest.Float64s)
+	r := current()
+	if r.flat != nil {
+		r.flat.Step(int(t), guest.Float64s(params, n), guest.Float64s(grads, n), loss)
+		return
+	}
+	r.step(int(t), params, grads, n, loss, guest.Float64s)
 }

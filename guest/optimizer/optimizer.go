@@ -20,8 +20,6 @@
 // place and must not change the slice of tensors itself.
 package optimizer
 
-import "fmt"
-
 // Optimizer is an update rule over a flat parameter vector.
 type Optimizer interface {
 	// Init is called once per task with the parameter count.
@@ -55,14 +53,14 @@ var registered struct {
 // current is the runner of what was registered, or a panic saying what
 // to call: the host shows it in the task's log.
 func current() *runner {
-	if run.flat == nil && run.tensors == nil {
+	if !run.ready {
 		switch {
 		case registered.flat != nil && registered.tensors != nil:
 			panic("arena guest: both optimizer.Register and optimizer.RegisterTensors were called; register one optimizer")
 		case registered.flat == nil && registered.tensors == nil:
 			panic("arena guest: nothing registered; call optimizer.Register or optimizer.RegisterTensors in an init function")
 		}
-		run.flat, run.tensors = registered.flat, registered.tensors
+		run.flat, run.tensors, run.ready = registered.flat, registered.tensors, true
 	}
 	return &run
 }
@@ -72,6 +70,7 @@ var run runner
 // runner turns the ABI's calls into the registered optimizer's. It is
 // free of unsafe and wasm code, so it is tested natively.
 type runner struct {
+	ready   bool
 	flat    Optimizer
 	tensors TensorOptimizer
 	n       int      // the parameter count of the last init
@@ -84,7 +83,7 @@ type runner struct {
 // init is opt_init(n): a TensorOptimizer sees one flat tensor.
 func (r *runner) init(n int) {
 	if n < 1 {
-		panic(fmt.Sprintf("arena guest: opt_init(%d): no parameters", n))
+		panic("arena guest: opt_init(" + itoa(n) + "): no parameters")
 	}
 	if r.flat != nil {
 		r.n = n
@@ -101,7 +100,7 @@ func (r *runner) init2(n int, table []byte, count, steps int) {
 		panic("arena guest: opt_init2: " + err.Error())
 	}
 	if steps < 0 {
-		panic(fmt.Sprintf("arena guest: opt_init2: a run of %d steps", steps))
+		panic("arena guest: opt_init2: a run of " + itoa(steps) + " steps")
 	}
 	if r.flat != nil {
 		r.n = n
@@ -124,17 +123,15 @@ func (r *runner) start(tensors []Tensor, steps int) {
 }
 
 // step is opt_step for a TensorOptimizer; buf turns the host's pointer
-// and length into the guest's slice (guest.Float64s).
+// and length into the guest's slice (guest.Float64s), and is called only
+// when the host's buffers move. (An Optimizer's opt_step does not come
+// here: the export calls it directly, as every step's call costs fuel.)
 func (r *runner) step(t int, params, grads, n int32, loss float64, buf func(ptr, n int32) []float64) {
-	if r.flat != nil {
-		r.flat.Step(t, buf(params, n), buf(grads, n), loss)
-		return
-	}
 	if r.table == nil {
 		panic("arena guest: opt_step before opt_init or opt_init2")
 	}
 	if int(n) != r.n {
-		panic(fmt.Sprintf("arena guest: opt_step with %d parameters; the tensors hold %d", n, r.n))
+		panic("arena guest: opt_step with " + itoa(int(n)) + " parameters; the tensors hold " + itoa(r.n))
 	}
 	if params != r.params || grads != r.grads || r.params == 0 {
 		Slices(r.table, buf(params, n), buf(grads, n))

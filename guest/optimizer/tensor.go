@@ -1,8 +1,8 @@
 package optimizer
 
 import (
-	"encoding/binary"
-	"fmt"
+	"errors"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -100,10 +100,10 @@ const (
 // checked: a newer host may know more of them than this SDK.
 func parseTable(b []byte, count, n int) ([]Tensor, error) {
 	if count < 1 || count > maxTensors {
-		return nil, fmt.Errorf("a table of %d tensors; 1 to %d", count, maxTensors)
+		return nil, errors.New("a table of " + itoa(count) + " tensors; 1 to " + itoa(maxTensors))
 	}
 	if len(b) != count*entryBytes {
-		return nil, fmt.Errorf("a table of %d tensors in %d bytes, not %d", count, len(b), count*entryBytes)
+		return nil, errors.New("a table of " + itoa(count) + " tensors in " + itoa(len(b)) + " bytes, not " + itoa(count*entryBytes))
 	}
 	tensors := make([]Tensor, count)
 	seen := make(map[string]bool, count)
@@ -117,36 +117,44 @@ func parseTable(b []byte, count, n int) ([]Tensor, error) {
 		}
 		for _, c := range name[size:] {
 			if c != 0 {
-				return nil, fmt.Errorf("entry %d: the name is not NUL-padded", i)
+				return nil, errors.New("entry " + itoa(i) + ": the name is not NUL-padded")
 			}
 		}
 		t := Tensor{
 			Name:   string(name[:size]),
-			Role:   Role(binary.LittleEndian.Uint32(e[32:])),
-			Rows:   int(binary.LittleEndian.Uint32(e[36:])),
-			Cols:   int(binary.LittleEndian.Uint32(e[40:])),
-			Offset: int(binary.LittleEndian.Uint32(e[44:])),
+			Role:   Role(u32(e[32:])),
+			Rows:   int(u32(e[36:])),
+			Cols:   int(u32(e[40:])),
+			Offset: int(u32(e[44:])),
 		}
 		switch {
 		case size == 0 || size == nameBytes:
-			return nil, fmt.Errorf("entry %d: a name of %d bytes; 1 to %d", i, size, nameBytes-1)
+			return nil, errors.New("entry " + itoa(i) + ": a name of " + itoa(size) + " bytes; 1 to " + itoa(nameBytes-1))
 		case !utf8.ValidString(t.Name):
-			return nil, fmt.Errorf("entry %d: the name %q is not UTF-8", i, t.Name)
+			return nil, errors.New("entry " + itoa(i) + ": the name " + strconv.Quote(t.Name) + " is not UTF-8")
 		case seen[t.Name]:
-			return nil, fmt.Errorf("entry %d: the name %q is used twice", i, t.Name)
+			return nil, errors.New("entry " + itoa(i) + ": the name " + strconv.Quote(t.Name) + " is used twice")
 		case t.Rows < 1 || t.Cols < 1:
-			return nil, fmt.Errorf("%s: %d × %d", t.Name, t.Rows, t.Cols)
+			return nil, errors.New(t.Name + ": " + itoa(t.Rows) + " × " + itoa(t.Cols))
 		case t.Offset != end:
-			return nil, fmt.Errorf("%s starts at %d, not where the tensors before it end (%d)", t.Name, t.Offset, end)
+			return nil, errors.New(t.Name + " starts at " + itoa(t.Offset) + ", not where the tensors before it end (" + itoa(end) + ")")
 		case t.Rows > n-end || t.Cols > (n-end)/t.Rows: // Rows·Cols > n-end, without overflow
-			return nil, fmt.Errorf("%s (%d × %d from %d) ends past the %d parameters", t.Name, t.Rows, t.Cols, end, n)
+			return nil, errors.New(t.Name + " (" + itoa(t.Rows) + " × " + itoa(t.Cols) + " from " + itoa(end) + ") ends past the " + itoa(n) + " parameters")
 		}
 		seen[t.Name] = true
 		end += t.Size()
 		tensors[i] = t
 	}
 	if end != n {
-		return nil, fmt.Errorf("the tensors hold %d parameters, not %d", end, n)
+		return nil, errors.New("the tensors hold " + itoa(end) + " parameters, not " + itoa(n))
 	}
 	return tensors, nil
 }
+
+// u32 reads a little-endian uint32. The SDK stays off encoding/binary and
+// fmt, whose package initialization every task would pay for in fuel.
+func u32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
