@@ -1,16 +1,14 @@
-// Command sgd is plain stochastic gradient descent as an Arena optimizer.
+// Command sgd is plain stochastic gradient descent (tensoropt.SGDT, with a
+// warmup and a cosine decay) at baseline.SGDLR as an Arena optimizer of
+// ABI v2.
 package main
 
-import "github.com/arena-dev/arena/guest/optimizer"
+import (
+	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/baseline/tensoropt"
+	"github.com/arena-dev/arena/guest/optimizer"
+)
 
-const learningRate = 0.1
-
-func init() {
-	optimizer.Register(optimizer.Func(func(t int, params, grads []float64, loss float64) {
-		for i, g := range grads {
-			params[i] -= learningRate * g
-		}
-	}))
-}
+func init() { optimizer.RegisterTensors(tensoropt.NewSGD(baseline.SGDLR)) }
 
 func main() {}
