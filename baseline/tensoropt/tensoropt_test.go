@@ -74,6 +74,7 @@ var tensorOptimizers = []struct {
 	{"adagrad", func() optimizer.TensorOptimizer { return NewAdagrad(0.3) }},
 	{"signum", func() optimizer.TensorOptimizer { return NewSignum(0.03) }},
 	{"lion", func() optimizer.TensorOptimizer { return NewLion(0.03) }},
+	{"muon", func() optimizer.TensorOptimizer { return NewMuon(0.1, 0.05) }},
 }
 
 func TestTensorOptimizersDescendQuadratic(t *testing.T) {
