@@ -196,6 +196,15 @@ type Submission struct {
 	CreatedAt          time.Time    `json:"created_at"`
 	FinishedAt         *time.Time   `json:"finished_at"`
 	Tasks              []TaskResult `json:"tasks,omitempty"`
+	// Progress is how far a running evaluation has got; only status
+	// events carry it.
+	Progress *Progress `json:"progress,omitempty"`
+}
+
+// Progress counts a running evaluation's finished tasks.
+type Progress struct {
+	TasksDone int `json:"tasks_done"`
+	Tasks     int `json:"tasks"`
 }
 
 // TaskResult is the outcome of one (workload, seed) task of an evaluation.
@@ -211,6 +220,40 @@ type TaskResult struct {
 	FuelUsed     *int64   `json:"fuel_used"`
 	Error        string   `json:"error,omitempty"`
 	Log          string   `json:"log,omitempty"`
+	// Training is what a time-to-target task measured (the language-model
+	// workloads); nil for the control workloads, scored by final loss.
+	Training *Training `json:"training,omitempty"`
+}
+
+// Training is a time-to-target task's measurements: the held-out curves
+// of the submission and the baseline, and the steps each took to reach
+// the target, which is the baseline's final held-out loss.
+type Training struct {
+	Steps                 int     `json:"steps"` // the run's length
+	Target                float64 `json:"target"`
+	BaselineStepsToTarget float64 `json:"baseline_steps_to_target"`
+	// StepsToTarget is nil when the run never reached the target; the
+	// score then uses EstimatedSteps, extrapolated from the final loss.
+	StepsToTarget  *float64     `json:"steps_to_target"`
+	EstimatedSteps *float64     `json:"estimated_steps,omitempty"`
+	Curve          []CurvePoint `json:"curve"`
+	BaselineCurve  []CurvePoint `json:"baseline_curve"`
+}
+
+// WithoutCurves is a copy of t without its curves (nil stays nil).
+func (t *Training) WithoutCurves() *Training {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Curve, c.BaselineCurve = nil, nil
+	return &c
+}
+
+// CurvePoint is the held-out loss after Step optimizer steps.
+type CurvePoint struct {
+	Step int     `json:"step"`
+	Loss float64 `json:"loss"`
 }
 
 // Evaluation is the outcome of scoring one module against a benchmark.

@@ -89,10 +89,12 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 		sub.Tasks = nil
 	case p.Role != arena.RoleAdmin:
 		// A hidden task's seed and log would give the seed away: the log is
-		// the module's own, and a module can print what it was shown.
+		// the module's own, and a module can print what it was shown. Its
+		// curves stay with admins too: the steps to target say how it went.
 		for i := range sub.Tasks {
-			if sub.Tasks[i].Hidden {
-				sub.Tasks[i].Seed, sub.Tasks[i].Log = 0, ""
+			if t := &sub.Tasks[i]; t.Hidden {
+				t.Seed, t.Log = 0, ""
+				t.Training = t.Training.WithoutCurves()
 			}
 		}
 	}

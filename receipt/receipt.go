@@ -49,11 +49,12 @@ func (s *Signer) Sign(r arena.Receipt) (arena.SignedReceipt, error) {
 
 // For writes the receipt of an evaluation of sub in ch, whose hidden
 // seeds (if any) are committed to by commitment. Logs stay out (they are
-// the competitor's), and so do hidden seeds.
+// the competitor's), and so do hidden seeds and held-out curves.
 func For(sub arena.Submission, ch arena.Challenge, ev arena.Evaluation, commitment string, at time.Time) arena.Receipt {
 	tasks := make([]arena.TaskResult, len(ev.Tasks))
 	for i, t := range ev.Tasks {
 		t.Log = ""
+		t.Training = t.Training.WithoutCurves() // the steps to target are the result; curves stay in the record
 		if t.Hidden {
 			t.Seed = 0
 		}

@@ -149,7 +149,7 @@ func (s *Store) Submission(ctx context.Context, id string) (arena.Submission, er
 		return sub, err
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log
+		SELECT workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log, training
 		FROM task_results WHERE submission_id = $1 ORDER BY idx`, id)
 	if err != nil {
 		return sub, fmt.Errorf("load task results: %w", err)
@@ -158,7 +158,7 @@ func (s *Store) Submission(ctx context.Context, id string) (arena.Submission, er
 	for rows.Next() {
 		var t arena.TaskResult
 		var seed int64
-		if err := rows.Scan(&t.Workload, &seed, &t.Hidden, &t.Loss, &t.BaselineLoss, &t.Score, &t.FuelUsed, &t.Error, &t.Log); err != nil {
+		if err := rows.Scan(&t.Workload, &seed, &t.Hidden, &t.Loss, &t.BaselineLoss, &t.Score, &t.FuelUsed, &t.Error, &t.Log, &t.Training); err != nil {
 			return sub, fmt.Errorf("load task results: %w", err)
 		}
 		t.Seed = uint64(seed)
@@ -258,9 +258,9 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation, rece
 		batch.Queue(`DELETE FROM task_results WHERE submission_id = $1`, id)
 		for i, t := range ev.Tasks {
 			batch.Queue(`
-				INSERT INTO task_results (submission_id, idx, workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				id, i, t.Workload, int64(t.Seed), t.Hidden, t.Loss, t.BaselineLoss, t.Score, t.FuelUsed, t.Error, t.Log)
+				INSERT INTO task_results (submission_id, idx, workload, seed, hidden, loss, baseline_loss, score, fuel_used, error, log, training)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				id, i, t.Workload, int64(t.Seed), t.Hidden, t.Loss, t.BaselineLoss, t.Score, t.FuelUsed, t.Error, t.Log, t.Training)
 		}
 		if receipt != nil {
 			batch.Queue(`INSERT INTO receipts (submission_id, round, body, signature, public_key) VALUES ($1, $2, $3, $4, $5)`,
