@@ -178,7 +178,12 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 
 	stop := w.heartbeat(ctx, job, j.Submission.ID, log)
 	begin := time.Now()
-	ev, err := scoring.Evaluate(ctx, w.Engine, bench, j.Challenge.Limits, j.Module, hidden)
+	ev, err := scoring.EvaluateWith(ctx, w.Engine, bench, j.Challenge.Limits, j.Module, hidden, scoring.Options{
+		Progress: func(done, total int, task arena.TaskResult) {
+			log.Info("task done", "done", done, "of", total, "workload", task.Workload, "score", task.Score, "error", task.Error)
+			w.announceProgress(ctx, j.Submission.ID, arena.Progress{TasksDone: done, Tasks: total}, log)
+		},
+	})
 	stop()
 	if err != nil {
 		return err
@@ -213,6 +218,19 @@ func (w *Worker) announce(ctx context.Context, id string, log *slog.Logger) {
 	}
 	if err != nil {
 		log.Warn("announce status", "err", err)
+	}
+}
+
+// announceProgress tells a running submission's watchers how many of its
+// tasks are done.
+func (w *Worker) announceProgress(ctx context.Context, id string, p arena.Progress, log *slog.Logger) {
+	sub, err := w.Store.Summary(ctx, id)
+	if err == nil {
+		sub.Progress = &p
+		err = w.Queue.PublishSubmission(sub)
+	}
+	if err != nil {
+		log.Warn("announce progress", "err", err)
 	}
 }
 
