@@ -5,6 +5,8 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/baseline/tensoropt"
+	"github.com/arena-dev/arena/guest/optimizer"
 	"github.com/arena-dev/arena/sandbox"
 )
 
@@ -12,21 +14,25 @@ import (
 const LRScheduleKind = "lr_schedule"
 
 // lrScheduleVersion: v2, the rosenbrock workload joins the defaults.
-const lrScheduleVersion = 2
+// v3: the transformer LM, trained by the host's AdamW at the schedule's
+// rates and scored by time to target against the best constant rate, is
+// the default; the old workloads remain as controls.
+const lrScheduleVersion = 3
 
 // MaxLR bounds the rates a schedule may return.
 const MaxLR = 1e3
 
 // LRScheduleParams configures the schedule benchmark: the optimizer
-// benchmark's workloads, trained by SGD with momentum at the guest's rates.
+// benchmark's workloads, trained at the guest's rates by the host's AdamW
+// (the LM) or SGD with momentum (the controls).
 type LRScheduleParams struct {
 	OptimizerParams
-	Momentum float64 `json:"momentum"` // heavy-ball coefficient of the host's SGD
+	Momentum float64 `json:"momentum"` // the controls: heavy-ball coefficient of the host's SGD
 }
 
 type lrScheduleBench struct {
 	p         LRScheduleParams
-	baselines baselineMemo
+	baselines memo[Task, baselineRun]
 }
 
 func parseLRSchedule(raw json.RawMessage) (Benchmark, error) {
@@ -52,14 +58,20 @@ func (b *lrScheduleBench) Seeds() []uint64     { return b.p.Seeds }
 
 func (b *lrScheduleBench) FailedTaskScore() float64 { return WorstTaskScore }
 
-// trainWith trains task with the host's momentum SGD at the rates lr
-// returns, and gives the held-out loss.
-func (b *lrScheduleBench) trainWith(task Task, init func(total int) error, lr func(t, total int, loss float64) (float64, error)) (float64, error) {
+// rates is a learning-rate schedule seen from the host.
+type rates struct {
+	init func(total int) error
+	lr   func(t, total int, loss float64) (float64, error)
+}
+
+// trainWith trains a control task with the host's momentum SGD at the
+// rates r gives, and returns the held-out loss.
+func (b *lrScheduleBench) trainWith(task Task, r rates) (float64, error) {
 	opt := &baseline.Momentum{Beta: b.p.Momentum}
 	total := b.p.Steps
 	return b.p.train(task,
 		func(t int, params, grads []float64, loss float64) error {
-			rate, err := lr(t, total, loss)
+			rate, err := r.lr(t, total, loss)
 			if err != nil {
 				return err
 			}
@@ -69,31 +81,85 @@ func (b *lrScheduleBench) trainWith(task Task, init func(total int) error, lr fu
 		},
 		func(params []float64) error {
 			opt.Init(len(params))
-			return init(total)
+			return r.init(total)
 		})
 }
 
-// BaselineLoss is the held-out loss with the built-in constant schedule.
-func (b *lrScheduleBench) BaselineLoss(task Task) float64 {
-	return b.baselines.get(task, func() float64 {
-		s := &baseline.Constant{Rate: baseline.ConstantLR}
-		loss, _ := b.trainWith(task,
-			func(total int) error { s.Init(total); return nil },
-			func(t, total int, loss float64) (float64, error) { return s.LR(t, total, loss), nil })
-		return loss
+// lmCurve trains the task's LM with the host's AdamW at the rates r
+// gives, and returns the held-out curve.
+func (b *lrScheduleBench) lmCurve(task Task, r rates) ([]arena.CurvePoint, error) {
+	run, err := newLMRun(b.p.LMParams, b.p.Steps, task.Seed)
+	if err != nil {
+		return nil, err
+	}
+	total := b.p.Steps
+	ts := hostTensors(run.model.Config().Table())
+	opt := tensoropt.NewAdamW(0)
+	opt.Init(ts, total)
+	if err := r.init(total); err != nil {
+		return nil, err
+	}
+	curve, diverged, err := run.curveRun(func(t int, params, grads []float64, loss float64) error {
+		rate, err := r.lr(t, total, loss)
+		if err != nil {
+			return err
+		}
+		optimizer.Slices(ts, params, grads)
+		opt.StepLR(t, ts, rate)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if diverged {
+		return curve, errDiverged
+	}
+	return curve, nil
+}
+
+// nativeRates runs a schedule natively.
+func nativeRates(s interface {
+	Init(total int)
+	LR(t, total int, loss float64) float64
+}) rates {
+	return rates{
+		init: func(total int) error { s.Init(total); return nil },
+		lr:   func(t, total int, loss float64) (float64, error) { return s.LR(t, total, loss), nil },
+	}
+}
+
+// baseline is the built-in constant schedule's run of task: its held-out
+// curve on the LM, its final loss on a control.
+func (b *lrScheduleBench) baseline(task Task) baselineRun {
+	return b.baselines.get(task, func() baselineRun {
+		if task.Workload == LMWorkload {
+			curve, _ := b.lmCurve(task, nativeRates(&baseline.Constant{Rate: baseline.LMConstantLR}))
+			return baselineRun{curve: curve}
+		}
+		loss, _ := b.trainWith(task, nativeRates(&baseline.Constant{Rate: baseline.ConstantLR}))
+		return baselineRun{loss: loss}
 	})
 }
 
 func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
 	var sched *GuestSchedule
-	loss, err := b.trainWith(task,
-		func(total int) (err error) {
+	guest := rates{
+		init: func(total int) (err error) {
 			sched, err = NewGuestSchedule(inst, total)
 			return err
 		},
-		func(t, total int, loss float64) (float64, error) { return sched.LR(t, loss) })
+		lr: func(t, total int, loss float64) (float64, error) { return sched.LR(t, loss) },
+	}
+	if task.Workload == LMWorkload {
+		curve, err := b.lmCurve(task, guest)
+		if err != nil && err != errDiverged {
+			return arena.TaskResult{}, err
+		}
+		return targetResult(task, b.p.Steps, curve, b.baseline(task).curve, err == errDiverged), nil
+	}
+	loss, err := b.trainWith(task, guest)
 	if err != nil {
 		return arena.TaskResult{}, err
 	}
-	return lossResult(task, loss, b.BaselineLoss(task)), nil
+	return lossResult(task, loss, b.baseline(task).loss), nil
 }

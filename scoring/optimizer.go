@@ -7,44 +7,69 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/baseline/tensoropt"
+	"github.com/arena-dev/arena/guest/optimizer"
 	"github.com/arena-dev/arena/sandbox"
 )
 
-// OptimizerKind is the update-rule benchmark (ABI v1).
+// OptimizerKind is the update-rule benchmark.
 const OptimizerKind = "optimizer"
 
 // optimizerVersion changes whenever the optimizer benchmark's behaviour
 // does, so stored scores say which rules produced them.
 // v2: the rosenbrock workload joins the defaults.
-const optimizerVersion = 2
+// v3: the transformer LM workload, scored by time to target against AdamW
+// with warmup and cosine decay, is the default; the old workloads remain
+// as controls; the tensor table (ABI v2).
+const optimizerVersion = 3
 
 // OptimizerParams configures the optimizer benchmark.
 type OptimizerParams struct {
-	Workloads []string `json:"workloads"` // default: all of quadratic, logistic, mlp, rosenbrock
-	Seeds     []uint64 `json:"seeds"`     // one task per workload and seed
-	Steps     int      `json:"steps"`     // optimizer steps per task
-	Dim       int      `json:"dim"`       // quadratic: dimension
-	Condition float64  `json:"condition"` // quadratic: largest/smallest eigenvalue
-	Noise     float64  `json:"noise"`     // quadratic: gradient noise standard deviation
-	Batch     int      `json:"batch"`     // logistic, mlp: minibatch size
+	// Workloads: lm (the default), and the controls quadratic, logistic,
+	// mlp and rosenbrock, which are scored by final loss against Adam.
+	Workloads []string `json:"workloads"`
+	Seeds     []uint64 `json:"seeds"` // one task per workload and seed
+	Steps     int      `json:"steps"` // optimizer steps per task
+	LMParams
+	Dim       int     `json:"dim"`       // quadratic: dimension
+	Condition float64 `json:"condition"` // quadratic: largest/smallest eigenvalue
+	Noise     float64 `json:"noise"`     // quadratic: gradient noise standard deviation
 }
+
+// controlWorkloads are the toy problems of earlier versions, kept as
+// non-default controls: on them momentum beats Adam, the opposite of
+// language models, which is what the validity suite's negative control
+// checks.
+var controlWorkloads = []string{"quadratic", "logistic", "mlp", "rosenbrock"}
+
+var optimizerWorkloads = append([]string{LMWorkload}, controlWorkloads...)
 
 // DefaultOptimizerParams are the parameters a challenge gets by default.
 func DefaultOptimizerParams() OptimizerParams {
 	return OptimizerParams{
-		Workloads: slices.Clone(workloadNames),
-		Seeds:     []uint64{1, 2, 3},
-		Steps:     300,
+		Workloads: []string{LMWorkload},
+		Seeds:     []uint64{1, 2},
+		Steps:     DefaultLMSteps,
+		LMParams:  DefaultLMParams(),
 		Dim:       32,
 		Condition: 1000,
 		Noise:     0.01,
-		Batch:     32,
 	}
 }
 
+// DefaultLMSteps is the default run length of the LM workload.
+const DefaultLMSteps = 300
+
 type optimizerBench struct {
 	p         OptimizerParams
-	baselines baselineMemo
+	baselines memo[Task, baselineRun]
+}
+
+// baselineRun is what a task's baseline measured: the final loss (the
+// controls) or the held-out curve (the LM).
+type baselineRun struct {
+	loss  float64
+	curve []arena.CurvePoint
 }
 
 func parseOptimizer(raw json.RawMessage) (Benchmark, error) {
@@ -58,8 +83,9 @@ func parseOptimizer(raw json.RawMessage) (Benchmark, error) {
 	return &optimizerBench{p: p}, nil
 }
 
-func (p OptimizerParams) validate() error {
-	if err := validateNames("workloads", p.Workloads, workloadNames); err != nil {
+// validate checks p and fills in the defaults that depend on others.
+func (p *OptimizerParams) validate() error {
+	if err := validateNames("workloads", p.Workloads, optimizerWorkloads); err != nil {
 		return err
 	}
 	if err := validateSeeds(p.Seeds); err != nil {
@@ -67,6 +93,14 @@ func (p OptimizerParams) validate() error {
 	}
 	if p.Steps < 1 || p.Steps > 100_000 {
 		return badParam("steps", "must be between 1 and 100000, got %d", p.Steps)
+	}
+	if slices.Contains(p.Workloads, LMWorkload) {
+		p.LMParams.normalize(p.Steps)
+		if err := p.LMParams.validate(p.Steps); err != nil {
+			return err
+		}
+	} else if p.Batch < 1 || p.Batch > 1024 {
+		return badParam("batch", "must be between 1 and 1024, got %d", p.Batch)
 	}
 	if p.Dim < 2 || p.Dim > 1024 {
 		return badParam("dim", "must be between 2 and 1024, got %d", p.Dim)
@@ -76,9 +110,6 @@ func (p OptimizerParams) validate() error {
 	}
 	if !(p.Noise >= 0 && p.Noise <= 10) {
 		return badParam("noise", "must be between 0 and 10, got %v", p.Noise)
-	}
-	if p.Batch < 1 || p.Batch > 1024 {
-		return badParam("batch", "must be between 1 and 1024, got %d", p.Batch)
 	}
 	return nil
 }
@@ -97,8 +128,9 @@ func (p OptimizerParams) config() workloadConfig {
 	return workloadConfig{Dim: p.Dim, Condition: p.Condition, Noise: p.Noise, Batch: p.Batch}
 }
 
-// train runs p.Steps steps on a fresh workload and returns the held-out
-// loss. A minibatch loss that is not finite ends training: the run diverged.
+// train runs p.Steps steps on a fresh control workload and returns the
+// held-out loss. A minibatch loss that is not finite ends training: the
+// run diverged.
 func (p OptimizerParams) train(task Task, step func(t int, params, grads []float64, loss float64) error, init func(params []float64) error) (float64, error) {
 	w, err := newWorkload(task.Workload, task.Seed, p.config())
 	if err != nil {
@@ -122,18 +154,79 @@ func (p OptimizerParams) train(task Task, step func(t int, params, grads []float
 	return w.heldOut(params), nil
 }
 
-// BaselineLoss is the held-out loss of the built-in Adam baseline on task.
-func (b *optimizerBench) BaselineLoss(task Task) float64 {
-	return b.baselines.get(task, func() float64 {
+// hostTensors is the SDK's view of a tensor table, for running the
+// reference optimizers natively on the host.
+func hostTensors(table []arena.Tensor) []optimizer.Tensor {
+	ts := make([]optimizer.Tensor, len(table))
+	for i, t := range table {
+		ts[i] = optimizer.Tensor{Name: t.Name, Role: optimizer.Role(t.Role), Rows: t.Rows, Cols: t.Cols, Offset: t.Offset}
+	}
+	return ts
+}
+
+// nativeStepper runs a tensor-aware optimizer natively over table.
+func nativeStepper(opt optimizer.TensorOptimizer, table []arena.Tensor, steps int) lmStepper {
+	ts := hostTensors(table)
+	opt.Init(ts, steps)
+	return func(t int, params, grads []float64, loss float64) error {
+		optimizer.Slices(ts, params, grads)
+		opt.Step(t, ts, loss)
+		return nil
+	}
+}
+
+// Baseline is what a task's baseline measured: for the LM, AdamW's
+// held-out curve; for a control, Adam's final held-out loss.
+func (b *optimizerBench) baseline(task Task) baselineRun {
+	return b.baselines.get(task, func() baselineRun {
+		if task.Workload == LMWorkload {
+			curve, _ := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
+				return nativeStepper(tensoropt.NewAdamW(baseline.AdamWLR), table, b.p.Steps), nil
+			})
+			return baselineRun{curve: curve}
+		}
 		opt := baseline.NewAdam(baseline.AdamLR)
 		loss, _ := b.p.train(task,
 			func(t int, params, grads []float64, loss float64) error { opt.Step(t, params, grads, loss); return nil },
 			func(params []float64) error { opt.Init(len(params)); return nil })
-		return loss
+		return baselineRun{loss: loss}
 	})
 }
 
+// lmCurve trains the task's LM with the optimizer newStep makes.
+func (b *optimizerBench) lmCurve(task Task, newStep func(table []arena.Tensor) (lmStepper, error)) ([]arena.CurvePoint, error) {
+	run, err := newLMRun(b.p.LMParams, b.p.Steps, task.Seed)
+	if err != nil {
+		return nil, err
+	}
+	step, err := newStep(run.model.Config().Table())
+	if err != nil {
+		return nil, err
+	}
+	curve, diverged, err := run.curveRun(step)
+	if err != nil {
+		return nil, err
+	}
+	if diverged {
+		return curve, errDiverged
+	}
+	return curve, nil
+}
+
 func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
+	if task.Workload == LMWorkload {
+		curve, err := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
+			opt, err := NewGuestTensorOptimizer(inst, table, b.p.Steps)
+			if err != nil {
+				return nil, err
+			}
+			return opt.Step, nil
+		})
+		if err != nil && err != errDiverged {
+			return arena.TaskResult{}, err
+		}
+		return targetResult(task, b.p.Steps, curve, b.baseline(task).curve, err == errDiverged), nil
+	}
 	var opt *GuestOptimizer
 	loss, err := b.p.train(task,
 		func(t int, params, grads []float64, loss float64) error { return opt.Step(t, params, grads, loss) },
@@ -144,5 +237,5 @@ func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskR
 	if err != nil {
 		return arena.TaskResult{}, err
 	}
-	return lossResult(task, loss, b.BaselineLoss(task)), nil
+	return lossResult(task, loss, b.baseline(task).loss), nil
 }

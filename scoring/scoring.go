@@ -5,12 +5,14 @@
 package scoring
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/arena-dev/arena/detmath"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -160,16 +162,33 @@ func SandboxLimits(l arena.Limits) sandbox.Limits {
 	}
 }
 
-// Evaluate validates wasm, runs every task of b in a fresh instance and
-// aggregates the score: one task per workload and public seed, then, when
-// hidden is not empty, one per workload and hidden seed. The official
-// Score is the mean over the hidden tasks when there are any, else over
-// the public ones; PublicScore is the mean over the public tasks, which is
-// what `arena eval` computes without the hidden seeds. A module that fails
-// validation is rejected; one whose every task fails is failed. An error
-// return means the evaluation itself could not finish (the host is
-// shutting down): nothing is decided.
+// Options tune how an evaluation runs, never what it computes: results
+// are the same bits with any options.
+type Options struct {
+	// Parallel is how many tasks run at once (at least 1; 0 means one per
+	// CPU, runtime.GOMAXPROCS). Each task is single-threaded.
+	Parallel int
+	// Progress, when set, is called after each task finishes, from the
+	// goroutine that ran it, with the number done and the total.
+	Progress func(done, total int, task arena.TaskResult)
+}
+
+// Evaluate is EvaluateWith with default options.
 func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.Limits, wasm []byte, hidden []uint64) (arena.Evaluation, error) {
+	return EvaluateWith(ctx, eng, b, lim, wasm, hidden, Options{})
+}
+
+// EvaluateWith validates wasm, runs every task of b in a fresh instance
+// and aggregates the score: one task per workload and public seed, then,
+// when hidden is not empty, one per workload and hidden seed. Tasks run in
+// parallel, up to opt.Parallel at once, and are reported in that order.
+// The official Score is the mean over the hidden tasks when there are
+// any, else over the public ones; PublicScore is the mean over the public
+// tasks, which is what `arena eval` computes without the hidden seeds. A
+// module that fails validation is rejected; one whose every task fails is
+// failed. An error return means the evaluation itself could not finish
+// (the host is shutting down): nothing is decided.
+func EvaluateWith(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.Limits, wasm []byte, hidden []uint64, opt Options) (arena.Evaluation, error) {
 	res := arena.Evaluation{BenchmarkVersion: b.Version()}
 	sl := SandboxLimits(lim)
 	mod, err := eng.Load(ctx, wasm, b.ABI(), sl)
@@ -187,23 +206,15 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 	tasks := crossTasks(b.Workloads(), b.Seeds())
 	public := len(tasks)
 	tasks = append(tasks, crossTasks(b.Workloads(), hidden)...)
-	timedOut := false
+	runs, err := runTasks(ctx, mod, b, tasks, sl, opt)
+	if err != nil {
+		return res, err
+	}
 	var sums [2]float64 // public, hidden
-	for i, task := range tasks {
-		var tr arena.TaskResult
-		if timedOut {
-			// Later tasks would burn a worker's time the same way.
-			tr = arena.TaskResult{Workload: task.Workload, Seed: task.Seed,
-				Error: "not run: an earlier task exceeded the time limit"}
-		} else {
-			run, err := runTask(ctx, mod, b, task, sl)
-			if err != nil {
-				return res, err
-			}
-			tr, timedOut = run.result, run.timedOut
-			res.TimedOut = res.TimedOut || timedOut
-			res.GuestTime += run.guest
-		}
+	for i, run := range runs {
+		task, tr := tasks[i], run.result
+		res.TimedOut = res.TimedOut || run.timedOut
+		res.GuestTime += run.guest
 		tr.Hidden = i >= public
 		if tr.Error != "" {
 			tr.Score = b.FailedTaskScore()
@@ -245,6 +256,65 @@ func Evaluate(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim arena.L
 		res.Error = ""
 	}
 	return res, nil
+}
+
+// runTasks runs tasks on up to opt.Parallel goroutines and returns their
+// runs in task order. Once a task exceeds the wall-clock limit, tasks not
+// yet started are not run: they would burn the worker's time the same way.
+func runTasks(ctx context.Context, mod *sandbox.Module, b Benchmark, tasks []Task, sl sandbox.Limits, opt Options) ([]taskRun, error) {
+	parallel := opt.Parallel
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	parallel = min(parallel, len(tasks))
+	runs := make([]taskRun, len(tasks))
+	var (
+		mu       sync.Mutex
+		next     int
+		done     int
+		timedOut bool
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next == len(tasks) || firstErr != nil {
+					mu.Unlock()
+					return
+				}
+				i, skip := next, timedOut
+				next++
+				mu.Unlock()
+				task := tasks[i]
+				run := taskRun{result: arena.TaskResult{Workload: task.Workload, Seed: task.Seed,
+					Error: "not run: an earlier task exceeded the time limit"}}
+				if !skip {
+					var err error
+					if run, err = runTask(ctx, mod, b, task, sl); err != nil {
+						mu.Lock()
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
+						return
+					}
+				}
+				mu.Lock()
+				runs[i] = run
+				timedOut = timedOut || run.timedOut
+				done++
+				n := done
+				mu.Unlock()
+				if opt.Progress != nil {
+					opt.Progress(n, len(tasks), run.result)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return runs, firstErr
 }
 
 // taskRun is one task's outcome and what it cost.
@@ -299,30 +369,38 @@ func lossScore(loss, baseline float64) float64 {
 	return math.Max(WorstTaskScore, math.Min(BestTaskScore, s))
 }
 
-// baselineMemo remembers the baseline's loss per task: it depends only on
-// the benchmark's parameters and the task, and costs about a quarter of an
-// evaluation, so a benchmark reused across submissions computes it once.
-type baselineMemo struct {
+// memo remembers a value per key, computed once: a task's baseline
+// depends only on the benchmark's parameters and the task and costs as
+// much as a submission's run, so a benchmark reused across submissions
+// computes it once. Concurrent first uses of a key wait for one
+// computation.
+type memo[K comparable, V any] struct {
 	mu     sync.Mutex
-	losses map[Task]float64
+	values map[K]*memoEntry[V]
 }
 
-func (m *baselineMemo) get(task Task, compute func() float64) float64 {
-	m.mu.Lock()
-	loss, ok := m.losses[task]
-	m.mu.Unlock()
-	if ok {
-		return loss
-	}
-	loss = compute() // outside the lock: concurrent first uses compute the same value
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.losses == nil {
-		m.losses = map[Task]float64{}
-	}
-	m.losses[task] = loss
-	return loss
+type memoEntry[V any] struct {
+	once  sync.Once
+	value V
 }
+
+func (m *memo[K, V]) get(key K, compute func() V) V {
+	m.mu.Lock()
+	if m.values == nil {
+		m.values = map[K]*memoEntry[V]{}
+	}
+	e, ok := m.values[key]
+	if !ok {
+		e = &memoEntry[V]{}
+		m.values[key] = e
+	}
+	m.mu.Unlock()
+	e.once.Do(func() { e.value = compute() })
+	return e.value
+}
+
+// baselineMemo remembers the baseline's final loss per task.
+type baselineMemo = memo[Task, float64]
 
 // lossResult is a task's result for kinds scored by final loss against
 // the baseline's: a loss that stops being finite fails the task.
