@@ -50,6 +50,11 @@ func Exp(x float64) float64 {
 	poly := p1 + float64(t*(p2+float64(t*(p3+float64(t*(p4+float64(t*p5)))))))
 	c := r - float64(t*poly)
 	y := 1 - ((lo - float64(r*c)/(2-c)) - hi)
+	if k > -1020 && k < 1020 {
+		// y·2^k is exact while the result stays normal, so this is
+		// Ldexp's value without its cost (exp is hot in the LM).
+		return y * math.Float64frombits(uint64(k+1023)<<52)
+	}
 	return math.Ldexp(y, k)
 }
 
