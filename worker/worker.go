@@ -199,7 +199,12 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 		return err
 	}
 	w.announce(ctx, j.Submission.ID, log)
-	log.Info("evaluated", "status", ev.Status, "score", ev.Score, "failed_tasks", ev.FailedTasks, "took", time.Since(begin).Round(time.Millisecond))
+	log.Info("evaluated", "status", ev.Status, "score", func() any {
+		if ev.Score == nil {
+			return "none" // a pointer would print as its address
+		}
+		return *ev.Score
+	}(), "failed_tasks", ev.FailedTasks, "took", time.Since(begin).Round(time.Millisecond))
 	if champ != nil {
 		log.Info("new champion", "challenge", champ.Challenge, "competitor", champ.Competitor, "score", champ.Score)
 		if err := w.Queue.PublishChampion(champ.Challenge, champ); err != nil {
