@@ -142,9 +142,14 @@ func TestDiskCacheKeepsValidatedMeteredModules(t *testing.T) {
 		return m
 	}
 	first := load()
-	entries, _ := os.ReadDir(filepath.Join(dir, "metered"))
-	if len(entries) != 2 {
-		t.Fatalf("disk cache holds %d files, want the metered module and its info", len(entries))
+	entries, _ := os.ReadDir(filepath.Join(dir, "modules"))
+	if len(entries) != 1 {
+		t.Fatalf("disk cache holds %d entries, want the module's", len(entries))
+	}
+	entry := filepath.Join(dir, "modules", entries[0].Name())
+	files, _ := os.ReadDir(entry)
+	if names := fmt.Sprint(dirNames(files)); names != "[info.json metered.wasm wazero]" {
+		t.Fatalf("the entry holds %s, want the metered module, its info and the machine code", names)
 	}
 	// A restarted engine reads them back and gets the same module.
 	second := load()
@@ -152,11 +157,7 @@ func TestDiskCacheKeepsValidatedMeteredModules(t *testing.T) {
 		t.Errorf("info differs: %+v vs %+v", first.Info, second.Info)
 	}
 	// A damaged entry is rebuilt, not trusted.
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".json") {
-			os.WriteFile(filepath.Join(dir, "metered", e.Name()), []byte("{broken"), 0o644)
-		}
-	}
+	os.WriteFile(filepath.Join(entry, "info.json"), []byte("{broken"), 0o644)
 	if third := load(); third.Info.Functions != first.Info.Functions {
 		t.Errorf("rebuilt info: %+v", third.Info)
 	}
@@ -166,21 +167,25 @@ func TestDiskCacheKeepsValidatedMeteredModules(t *testing.T) {
 	if _, err := e.Load(ctx, fixture(t, "badsig"), optimizerABI, testLimits()); !IsReject(err) {
 		t.Fatalf("badsig: %v", err)
 	}
-	before, _ := os.ReadDir(filepath.Join(dir, "metered"))
 	// Valid wasm that wazero refuses (a type mismatch): never written.
 	invalid := []byte("\x00asm\x01\x00\x00\x00\x01\x05\x01\x60\x00\x01\x7f\x03\x02\x01\x00\x0a\x04\x01\x02\x00\x0b")
 	if _, err := e.Load(ctx, invalid, optimizerABI, testLimits()); !IsReject(err) || !strings.Contains(err.Error(), "invalid WebAssembly") {
 		t.Fatalf("invalid body: %v", err)
 	}
-	after, _ := os.ReadDir(filepath.Join(dir, "metered"))
-	if len(after) != len(before) {
-		t.Errorf("an invalid module was cached: %d files before, %d after", len(before), len(after))
+	if after, _ := os.ReadDir(filepath.Join(dir, "modules")); len(after) != 1 {
+		t.Errorf("a rejected module was cached: %d entries, want 1", len(after))
 	}
-	for _, f := range after {
-		if strings.HasPrefix(f.Name(), ".tmp") {
-			t.Errorf("temporary file left behind: %s", f.Name())
-		}
+	if files, _ := os.ReadDir(entry); len(files) != 3 {
+		t.Errorf("temporary files left behind: %s", dirNames(files))
 	}
+}
+
+func dirNames(entries []os.DirEntry) []string {
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func TestInstanceChecksPointersAndTimesOut(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -31,9 +32,12 @@ func (c *cli) wasm(ctx context.Context, args []string) error {
 
 type inspection struct {
 	meter.Info
-	SHA256  string `json:"sha256"`
-	Kind    string `json:"kind"`
-	Verdict string `json:"verdict"` // "accepted" or the reason it is rejected
+	SHA256 string `json:"sha256"`
+	// CodeSHA256 identifies what the module executes, custom sections
+	// dropped: the server refuses a second module with the same one.
+	CodeSHA256 string `json:"code_sha256"`
+	Kind       string `json:"kind"`
+	Verdict    string `json:"verdict"` // "accepted" or the reason it is rejected
 }
 
 func (c *cli) wasmInspect(ctx context.Context, args []string) error {
@@ -60,14 +64,15 @@ func (c *cli) wasmInspect(ctx context.Context, args []string) error {
 	if info, err := meter.Inspect(wasm); err == nil {
 		out.Info = info
 	}
+	out.SHA256 = fmt.Sprintf("%x", sha256.Sum256(wasm))
 	eng := sandbox.NewEngine(1)
 	defer eng.Close(ctx)
-	mod, err := eng.Load(ctx, wasm, bench.ABI(), scoring.SandboxLimits(arena.DefaultLimits()))
+	// What the server checks at upload: everything but compiling.
+	v, err := eng.Validate(ctx, wasm, bench.ABI(), scoring.SandboxLimits(arena.DefaultLimits()))
 	var rej *sandbox.RejectError
 	switch {
 	case err == nil:
-		out.SHA256 = fmt.Sprintf("%x", mod.SHA256)
-		mod.Release(ctx)
+		out.CodeSHA256 = fmt.Sprintf("%x", v.CodeSHA256)
 	case errors.As(err, &rej):
 		out.Verdict = "rejected: " + rej.Reason
 	default:
@@ -78,8 +83,9 @@ func (c *cli) wasmInspect(ctx context.Context, args []string) error {
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "size\t%d bytes\n", out.Size)
-	if out.SHA256 != "" {
-		fmt.Fprintf(tw, "sha256\t%s\n", out.SHA256)
+	fmt.Fprintf(tw, "sha256\t%s\n", out.SHA256)
+	if out.CodeSHA256 != "" {
+		fmt.Fprintf(tw, "code hash\t%s (sha256, custom sections dropped)\n", out.CodeSHA256)
 	}
 	fmt.Fprintf(tw, "functions\t%d defined, start function: %v\n", out.Functions, out.HasStart)
 	fmt.Fprintf(tw, "loops\t%d, %d of them counted (charged once on entry)\n", out.Loops, out.CountedLoops)
