@@ -8,7 +8,7 @@ export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
 GO ?= go
 EXAMPLES_OUT ?= bin/examples
 
-.PHONY: run test build examples wasm-fixtures db test-db browser clean scores bench
+.PHONY: run test build examples wasm-fixtures db test-db browser clean scores bench python test-python bench-python
 
 ## run: start Postgres if needed, migrate, and serve HTTP + web + NATS + workers on :8080
 run: db build
@@ -30,6 +30,7 @@ test: test-db browser
 	$(GO) test -count=1 -run EveryKind ./cmd/arena
 	$(GO) test -count=1 -run GoBuilt ./strategy
 	$(GO) test -race -short -count=1 -run GoroutineLayout ./scoring
+	$(MAKE) test-python
 
 build:
 	$(GO) build -o bin/arena ./cmd/arena
@@ -71,3 +72,27 @@ scores:
 ## bench: time the sandbox (native, wazero, metered, close-on-done; instantiation; cached load)
 bench:
 	$(GO) run ./internal/benchtable
+
+## python: build libarena.so (cabi/, the C API) and put it in python/arena,
+## so that PYTHONPATH=python (or pip install ./python) finds it
+python:
+	$(GO) build -buildmode=c-shared -trimpath -o bin/libarena.so ./cabi
+	@# A new file, renamed into place: a process still running the old one keeps it.
+	cp bin/libarena.so python/arena/libarena.so.tmp && mv -f python/arena/libarena.so.tmp python/arena/libarena.so
+
+# The Python tests run on the interpreter that has Debian's PyTorch
+# (scripts/torch.sh installs it when missing), against the built examples,
+# strategy's table-printing test optimizer and the Go reference run they
+# compare bits with; testdata/smoke.c drives the library from C first.
+## test-python: the C API from C, and the Python package's tests in real PyTorch loops
+test-python: python examples
+	@mkdir -p bin/testdata
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o bin/testdata/rolesgd.wasm ./strategy/testdata/rolesgd
+	$(GO) build -o bin/goref ./cabi/goref
+	cc -Wall -Werror -Icabi -o bin/smoke cabi/testdata/smoke.c -Lbin -larena -Wl,-rpath,'$$ORIGIN'
+	bin/smoke examples/optimizer/signsgd.wasm sandbox/testdata/loop.wasm
+	PY=$$(scripts/torch.sh) && PYTHONPATH=python "$$PY" python/tests/run.py
+
+## bench-python: time arena.torch.Optimizer's step next to torch.optim.AdamW's on a 1M-parameter model
+bench-python: python examples
+	PY=$$(scripts/torch.sh) && PYTHONPATH=python "$$PY" python/bench.py
