@@ -18,7 +18,8 @@ import (
 
 // createSubmission takes a module as the raw request body. It is
 // validated statically before anything is stored, committed as queued,
-// and only then published to the workers.
+// and only then published to the workers. A copy of a module already in
+// the challenge, custom sections aside, is refused by the store.
 func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, _ := principal(r)
@@ -31,7 +32,7 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, arena.Errorf(arena.EINVALID, "Content-Type must be application/wasm, got %q", r.Header.Get("Content-Type")))
 		return
 	}
-	// Before the module costs a read and a compilation.
+	// Before the module costs a read and a validation.
 	if err := s.Store.SubmissionCap(ctx, c, p.CompetitorID); err != nil {
 		s.Error(w, r, err)
 		return
@@ -50,8 +51,9 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	mod, err := s.Engine.Load(ctx, module, bench.ABI(), scoring.SandboxLimits(c.Limits))
-	if err != nil {
+	// Every check a worker makes, without compiling to machine code
+	// (workers compile): the API keeps no compiled modules.
+	if _, err := s.Engine.Validate(ctx, module, bench.ABI(), scoring.SandboxLimits(c.Limits)); err != nil {
 		if rej := (*sandbox.RejectError)(nil); errors.As(err, &rej) {
 			s.Error(w, r, arena.Errorf(arena.EINVALID, "module rejected: %s", rej.Reason))
 			return
@@ -59,7 +61,6 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, fmt.Errorf("validate module: %w", err))
 		return
 	}
-	mod.Release(ctx)
 
 	sub, err := s.Store.CreateSubmission(ctx, c, p.CompetitorID, module)
 	if err != nil {

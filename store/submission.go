@@ -23,12 +23,13 @@ func checkID(id string) error {
 	return nil
 }
 
-// CreateSubmission stores module as a queued submission. An identical
-// module already in the challenge is a conflict: it belongs to whoever
-// submitted it first. A competitor who has used the challenge's daily cap
-// gets a rate_limited error.
+// CreateSubmission stores module as a queued submission. A module whose
+// code (what it executes: custom sections do not count) is already in the
+// challenge is a conflict that names the submission it copies: it belongs
+// to whoever submitted it first. A competitor who has used the challenge's
+// daily cap gets a rate_limited error.
 func (s *Store) CreateSubmission(ctx context.Context, ch arena.Challenge, competitorID int64, module []byte) (arena.Submission, error) {
-	sum := sha256.Sum256(module)
+	sum, code := sha256.Sum256(module), codeHash(module)
 	sub := arena.Submission{ChallengeID: ch.ID, Challenge: ch.Slug, CompetitorID: competitorID,
 		SHA256: hex.EncodeToString(sum[:]), Size: len(module), Status: arena.StatusQueued}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -42,29 +43,27 @@ func (s *Store) CreateSubmission(ctx context.Context, ch arena.Challenge, compet
 				return err
 			}
 		}
+		first, err := firstWithCode(ctx, tx, ch.ID, code, sum)
+		if err != nil {
+			return err
+		}
+		if first != nil {
+			return first.conflict(ch, competitorID)
+		}
 		return tx.QueryRow(ctx, `
 			WITH ins AS (
-				INSERT INTO submissions (challenge_id, competitor_id, sha256, module)
-				VALUES ($1, $2, $3, $4)
+				INSERT INTO submissions (challenge_id, competitor_id, sha256, code_sha256, module)
+				VALUES ($1, $2, $3, $4, $5)
 				RETURNING id::text, created_at, competitor_id)
 			SELECT ins.id, ins.created_at, c.name FROM ins JOIN competitors c ON c.id = ins.competitor_id`,
-			ch.ID, competitorID, sum[:], module,
+			ch.ID, competitorID, sum[:], code[:], module,
 		).Scan(&sub.ID, &sub.CreatedAt, &sub.Competitor)
 	})
 	if isUniqueViolation(err, "submissions_challenge_id_sha256_key") {
-		var firstID, firstBy string
-		var firstCompetitor int64
-		if qerr := s.pool.QueryRow(ctx, `
-			SELECT s.id::text, s.competitor_id, c.name FROM submissions s JOIN competitors c ON c.id = s.competitor_id
-			WHERE s.challenge_id = $1 AND s.sha256 = $2`, ch.ID, sum[:]).Scan(&firstID, &firstCompetitor, &firstBy); qerr != nil {
-			return sub, fmt.Errorf("look up identical submission: %w", qerr)
-		}
-		if firstCompetitor == competitorID {
-			return sub, arena.Errorf(arena.ECONFLICT, "you already submitted this module to %s as %s", ch.Slug, firstID)
-		}
-		return sub, arena.Errorf(arena.ECONFLICT, "an identical module was already submitted to %s by %s; it is theirs", ch.Slug, firstBy)
+		// The lock above makes this unreachable; it is the schema's word.
+		return sub, arena.Errorf(arena.ECONFLICT, "an identical module was already submitted to %s", ch.Slug)
 	}
-	if arena.ErrorCode(err) == arena.ERATELIMITED {
+	if c := arena.ErrorCode(err); c == arena.ERATELIMITED || c == arena.ECONFLICT {
 		return sub, err
 	}
 	if err != nil {

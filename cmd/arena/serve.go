@@ -191,6 +191,17 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- w.Run(ctx) }()
 	}
+	// Submissions stored before code hashes were recorded get theirs, so
+	// copies of them are caught too (until then, only identical bytes are).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if n, err := d.store.FillCodeHashes(ctx); err != nil && ctx.Err() == nil {
+			c.logger.Warn("fill in code hashes; the next start tries again", "filled", n, "err", err)
+		} else if n > 0 {
+			c.logger.Info("filled in the code hashes of older submissions", "filled", n)
+		}
+	}()
 	rec := &worker.Reconciler{Store: d.store, Queue: d.queue, Logger: c.logger,
 		Interval: 30 * time.Second, QueuedAfter: time.Minute, RunningAfter: 2 * time.Minute}
 	wg.Add(1)

@@ -1,0 +1,2 @@
+DROP INDEX submissions_challenge_code;
+ALTER TABLE submissions DROP COLUMN code_sha256;
