@@ -102,6 +102,7 @@ type Stats struct {
 	Modules        int   // compiled modules kept in memory
 	MemoryBytes    int64 // their estimated size
 	MaxMemoryBytes int64 // the budget; 0 when unbounded
+	Disk           bool  // the engine has a cache directory
 	DiskEntries    int   // modules in the cache directory, as of its last scan
 	DiskBytes      int64 // their size on disk
 	MaxDiskBytes   int64 // the budget; 0 when unbounded or without a directory
@@ -191,6 +192,7 @@ func (e *Engine) Stats() Stats {
 	s.Modules, s.MemoryBytes, s.MaxMemoryBytes = e.lru.Len(), e.bytes, e.opts.MaxMemoryBytes
 	e.mu.Unlock()
 	if e.disk != nil {
+		s.Disk = true
 		s.DiskEntries, s.DiskBytes, s.DiskEvictions = e.disk.usage()
 		s.MaxDiskBytes = e.opts.MaxDiskBytes
 	}

@@ -34,8 +34,10 @@ type config struct {
 	NATSListen  string // embedded server's listen address; empty: in-process only
 	Workers     int
 	Demo        bool
-	CacheDir    string // compiled and metered modules; empty keeps them in memory only
-	MetricsAddr string // a standalone worker's /metrics listener; empty: none
+	CacheDir    string   // compiled and metered modules; empty keeps them in memory only
+	CacheMemory byteSize // compiled modules kept in memory, estimated; 0: no bound
+	CacheDisk   byteSize // the most CacheDir holds; 0: no bound
+	MetricsAddr string   // a standalone worker's /metrics listener; empty: none
 	RateLimits  api.RateLimits
 	TrustProxy  bool
 }
@@ -45,6 +47,10 @@ func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
 	fs.StringVar(&cfg.DatabaseURL, "database-url", c.env.or("ARENA_DATABASE_URL", defaultDatabaseURL), "Postgres URL (ARENA_DATABASE_URL)")
 	fs.StringVar(&cfg.NATSURL, "nats-url", c.env("ARENA_NATS_URL"), "external NATS URL (ARENA_NATS_URL); empty runs an embedded server")
 	fs.StringVar(&cfg.CacheDir, "cache-dir", c.env.or("ARENA_CACHE_DIR", defaultCacheDir()), "compiled-module cache (ARENA_CACHE_DIR); empty: memory only")
+	cfg.CacheMemory = c.env.sizeOr("ARENA_CACHE_MEMORY", sandbox.DefaultMaxMemoryBytes)
+	fs.Var(&cfg.CacheMemory, "cache-memory", "compiled modules kept in memory, by estimated size, least recently used evicted first (ARENA_CACHE_MEMORY); 0: no bound")
+	cfg.CacheDisk = c.env.sizeOr("ARENA_CACHE_DISK", sandbox.DefaultMaxDiskBytes)
+	fs.Var(&cfg.CacheDisk, "cache-disk", "the most the cache directory holds, least recently used pruned first (ARENA_CACHE_DISK); 0: no bound")
 	return fs
 }
 
@@ -153,9 +159,11 @@ func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
 		closeAll()
 		return nil, err
 	}
-	eng := c.newEngine(64, cfg.CacheDir)
+	eng := c.serverEngine(cfg)
 	closers = append(closers, func() { _ = eng.Close(context.Background()) })
-	return &deps{store: st, queue: q, engine: eng, signer: signer, metrics: metrics.New(st.PendingCounts), close: closeAll}, nil
+	m := metrics.New(st.PendingCounts)
+	m.WatchEngine(eng)
+	return &deps{store: st, queue: q, engine: eng, signer: signer, metrics: m, close: closeAll}, nil
 }
 
 func (c *cli) runServer(ctx context.Context, cfg config) error {
