@@ -39,7 +39,7 @@ __all__ = [
     "Engine", "Module", "load", "default_engine",
     "Optimizer", "Schedule", "GradientWorker", "GradientAggregator",
     "ActivationEncoder", "ActivationDecoder",
-    "Tensor", "ROLES", "KINDS", "BFLOAT16", "FLOAT32", "activation_capacity",
+    "Tensor", "ROLES", "KINDS", "BFLOAT16", "FLOAT32", "activation_capacity", "challenge",
 ]
 
 KINDS = ("optimizer", "lr_schedule", "grad_compression", "activation_compression")
@@ -565,6 +565,18 @@ class ActivationDecoder(_Object):
 
     def _decompress(self, dtype, rows, cols, msg_addr, msg_len, out_addr, n):
         _call(_lib.lib.arena_activation_decompress, self._handle(), dtype, rows, cols, msg_addr, msg_len, out_addr, n)
+
+
+def challenge(slug, url=None, timeout=30):
+    """A challenge as the server describes it (GET /api/v1/challenges/slug),
+    with its "limits", which a champion should run under. url defaults to
+    ARENA_URL, else http://localhost:8080. Pull the module itself with
+    `arena champion pull`, which checks its sha256 and signed receipt."""
+    import urllib.parse
+    import urllib.request
+    base = (url or os.environ.get("ARENA_URL") or "http://localhost:8080").rstrip("/")
+    with urllib.request.urlopen("%s/api/v1/challenges/%s" % (base, urllib.parse.quote(slug)), timeout=timeout) as r:
+        return json.loads(r.read().decode())
 
 
 def __getattr__(name):

@@ -129,17 +129,15 @@ def _describe(name, p, owner, vocab):
     if p.dim() > 2:
         return "flat", False
     rows, cols = p.shape
+    # nn.MultiheadAttention's own matrices are F.linear weights.
+    mha = {"in_proj_weight": "flat", "q_proj_weight": "attn_q", "k_proj_weight": "attn_k", "v_proj_weight": "attn_v"}
+    if local in mha and (owner is None or isinstance(mod, torch.nn.MultiheadAttention)):
+        return mha[local], True
     if owner is not None:
         if isinstance(mod, torch.nn.Embedding):
             return ("position" if _POSITION.match(own) or "pos" in own else "embedding"), False
         if isinstance(mod, torch.nn.Linear) and local == "weight":
             return _linear_role(own, context, rows, cols, vocab), True
-        if isinstance(mod, torch.nn.MultiheadAttention):
-            if local == "in_proj_weight":
-                return "flat", True
-            qkv = {"q_proj_weight": "attn_q", "k_proj_weight": "attn_k", "v_proj_weight": "attn_v"}
-            if local in qkv:
-                return qkv[local], True
         if local in ("weight", "bias"):
             return "flat", False  # a 2-D parameter of another module type
     elif local == "weight":

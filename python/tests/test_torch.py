@@ -2,7 +2,11 @@
 the tensor table a module sees, dtypes, the scheduler and both codecs."""
 
 import io
+import os
+import re
 import struct
+import subprocess
+import sys
 import unittest
 
 import torch
@@ -10,7 +14,7 @@ import torch.nn.functional as F
 
 import arena
 import arena.torch
-from util import ENGINE, example, fixture, rolesgd, testdata
+from util import ENGINE, REPO, example, fixture, rolesgd, testdata
 
 BIG = {"fuel_per_task": 1_000_000_000}
 
@@ -202,6 +206,31 @@ class OptimizerTest(unittest.TestCase):
         self.assertEqual(len(set(names)), 12)
         self.assertTrue(all(len(n.encode()) <= 31 for n in names), names)
         self.assertEqual(names[10], "h.10.attention.query_key_value")
+
+    def test_multihead_attention(self):
+        # nn.MultiheadAttention's in_proj_weight is a fused q, k, v Linear
+        # weight: transposed, and flat for want of one role.
+        m = torch.nn.Module()
+        m.attn = torch.nn.MultiheadAttention(8, 2, bias=False)
+        for params in (m, m.named_parameters()):
+            self.assertEqual([(e.name, e.role, e.rows, e.cols, e.transposed) for e in arena.torch.TensorLayout(params).entries],
+                             [("attn.in_proj_weight", "flat", 8, 24, True), ("attn.out_proj.weight", "attn_o", 8, 8, True)])
+
+    def test_the_example_trains(self):
+        # python/example.py, which the README walks through: it trains, and
+        # carries on with AdamW when the module fails.
+        env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+        script = os.path.join(REPO, "python", "example.py")
+        out = subprocess.run([sys.executable, script, example("optimizer", "adam"), "--steps", "41"],
+                             capture_output=True, check=True, env=env, text=True).stdout
+        losses = [float(x) for x in re.findall(r"loss (\d+\.\d+)", out)]
+        self.assertLess(losses[-1], 0.5 * losses[0], out)
+        self.assertIn("fuel used:", out)
+        out = subprocess.run([sys.executable, script, fixture("trap"), "--steps", "41"],
+                             capture_output=True, check=True, env=env, text=True).stdout
+        self.assertIn("the module cannot run (strategy failed: arena_alloc: returned [0x400, 0x21f00), outside memory of 65536 bytes); training with torch's AdamW", out)
+        losses = [float(x) for x in re.findall(r"loss (\d+\.\d+)", out)]
+        self.assertLess(losses[-1], losses[0], out)
 
     def test_a_failure_leaves_the_parameters(self):
         model = mlp(0)
