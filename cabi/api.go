@@ -87,6 +87,9 @@ func loadModule(eh uint64, kind string, wasm []byte, limitsJSON string) (uint64,
 	// refused when it is loaded rather than at its first use.
 	pinned, err := e.eng.Load(e.ctx, wasm, abi, scoring.SandboxLimits(lim))
 	if err != nil {
+		if e.ctx.Err() != nil {
+			return 0, badInput("engine %d was closed", e.handle)
+		}
 		return 0, err
 	}
 	m := &module{engine: e, kind: kind, abi: abi, wasm: wasm, limits: lim, pinned: pinned}
@@ -134,6 +137,9 @@ func newObject(h uint64, kind, what string, start func(m *module) (*object, erro
 	}
 	o, err := start(m)
 	if err != nil {
+		if m.engine.ctx.Err() != nil {
+			return 0, badInput("engine %d was closed", m.engine.handle)
+		}
 		return 0, err
 	}
 	o.what, o.engine = what, m.engine
