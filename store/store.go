@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	_ "github.com/golang-migrate/migrate/v4/database/pgx/v5" // the pgx5:// driver
@@ -18,22 +19,48 @@ import (
 	"github.com/arena-dev/arena/migrations"
 )
 
-// Store wraps a pgx connection pool.
+// Store wraps a pgx connection pool. Every call it makes has a deadline
+// (DefaultTimeout unless Open is told otherwise), so a Postgres that
+// stops answering turns into arena unavailable errors, not hangs.
 type Store struct {
-	pool *pgxpool.Pool
+	pool *db
 }
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ timeout time.Duration }
+
+// WithTimeout bounds each database call, and each connection attempt
+// (unless the URL sets connect_timeout), by d; 0 sets no bound.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
 // Open connects to databaseURL and checks the connection.
-func Open(ctx context.Context, databaseURL string) (*Store, error) {
-	pool, err := pgxpool.New(ctx, databaseURL)
+func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, error) {
+	o := options{timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	// A connection attempt runs on in the pool's background after the
+	// call that asked for it gives up: bound it too, or a server that
+	// accepts and never answers keeps it, and its slot, for good.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = o.timeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	d := &db{pool: pool, timeout: o.timeout}
+	if err := d.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: d}, nil
 }
 
 // Close closes the pool.
@@ -69,9 +96,10 @@ type rowQuerier interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }
 
-// inTx runs fn in a transaction, committing when it returns nil.
+// inTx runs fn in a transaction, committing when it returns nil. The
+// whole transaction has one deadline (see db.Begin).
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	return classify(pgx.BeginFunc(ctx, s.pool, fn))
 }
 
 const uniqueViolation = "23505"
