@@ -30,7 +30,12 @@ type Metrics struct {
 // scrape (from Postgres, the record).
 type PendingFunc func(ctx context.Context) (queued, running int, err error)
 
-// New builds the metrics. pending, when not nil, adds the queue gauges.
+// scrapeTimeout bounds the database's part of a scrape, well inside
+// Prometheus's own 10 s default.
+const scrapeTimeout = 2 * time.Second
+
+// New builds the metrics. pending, when not nil, adds the queue gauges
+// and arena_database_up, which says whether it answered.
 func New(pending PendingFunc) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
@@ -88,29 +93,38 @@ func (m *Metrics) Request(method, route string, code int, took time.Duration, st
 	}
 }
 
-// Handler serves the metrics in Prometheus's text format.
+// Handler serves the metrics in Prometheus's text format. A collector
+// that fails leaves its metrics out; the rest are still served.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry, ErrorHandling: promhttp.ContinueOnError})
 }
 
 var (
-	queuedDesc  = prometheus.NewDesc("arena_submissions_queued", "Submissions waiting for a worker.", nil, nil)
-	runningDesc = prometheus.NewDesc("arena_submissions_running", "Submissions a worker is evaluating.", nil, nil)
+	queuedDesc     = prometheus.NewDesc("arena_submissions_queued", "Submissions waiting for a worker.", nil, nil)
+	runningDesc    = prometheus.NewDesc("arena_submissions_running", "Submissions a worker is evaluating.", nil, nil)
+	databaseUpDesc = prometheus.NewDesc("arena_database_up", "1 when Postgres answered this scrape's queries, 0 when it did not (the metrics read from it are then absent).", nil, nil)
 )
 
-// queueCollector reads the queue's depth at scrape time.
+// queueCollector reads the queue's depth at scrape time. While the
+// database does not answer, the depth is absent and arena_database_up
+// is 0: the scrape itself, with every other metric, still succeeds.
 type queueCollector struct{ pending PendingFunc }
 
-func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queuedDesc; ch <- runningDesc }
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queuedDesc
+	ch <- runningDesc
+	ch <- databaseUpDesc
+}
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	queued, running, err := c.pending(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(queuedDesc, err)
+		ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, 0)
 		return
 	}
+	ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, 1)
 	ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(queued))
 	ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, float64(running))
 }
