@@ -155,7 +155,7 @@ func (w *newtonSchulz) orthogonalize(g []float64, rows, cols, steps int) {
 		for i := range r {
 			xi := x[i*c : i*c+c]
 			for k := i; k < r; k++ {
-				xk := x[k*c : k*c+c]
+				xk := x[k*c : k*c+len(xi)] // the same length: no bounds checks below
 				s := 0.0
 				for j, v := range xi {
 					s += float64(v * xk[j])
@@ -163,14 +163,19 @@ func (w *newtonSchulz) orthogonalize(g []float64, rows, cols, steps int) {
 				a[i*r+k], a[k*r+i] = s, s
 			}
 		}
-		// B = b·A + c·A², into aa.
+		// B = b·A + c·A², into aa. A is symmetric, so (A²)ᵢₖ = Σⱼ AᵢⱼAₖⱼ:
+		// the same products in the same order as Σⱼ AᵢⱼAⱼₖ, but along
+		// rows, which Go's WebAssembly runs several times faster; and A²
+		// is symmetric too, so the upper triangle is mirrored.
 		for i := range r {
-			for k := range r {
+			ai := a[i*r : i*r+r]
+			for k := i; k < r; k++ {
+				ak := a[k*r : k*r+len(ai)]
 				s := 0.0
-				for j := range r {
-					s += float64(a[i*r+j] * a[j*r+k])
+				for j, v := range ai {
+					s += float64(v * ak[j])
 				}
-				aa[i*r+k] = s
+				aa[i*r+k], aa[k*r+i] = s, s
 			}
 		}
 		for i := range aa {
@@ -181,12 +186,12 @@ func (w *newtonSchulz) orthogonalize(g []float64, rows, cols, steps int) {
 			yi := y[i*c : i*c+c]
 			clear(yi)
 			for k := range r {
-				bik, xk := aa[i*r+k], x[k*c:k*c+c]
+				bik, xk := aa[i*r+k], x[k*c:k*c+len(yi)]
 				for j, v := range xk {
 					yi[j] += float64(bik * v)
 				}
 			}
-			xi := x[i*c : i*c+c]
+			xi := x[i*c : i*c+len(yi)]
 			for j, v := range xi {
 				yi[j] = float64(nsA*v) + yi[j]
 			}
