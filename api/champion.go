@@ -109,6 +109,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, event string,
 	}
 	if now != nil {
 		send(now)
+	} else {
+		flusher.Flush() // the client learns the stream is open now, not at the first keep-alive
 	}
 	if done {
 		return
