@@ -4,6 +4,7 @@ package api
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/arena-dev/arena/metrics"
 	"github.com/arena-dev/arena/queue"
@@ -23,6 +24,12 @@ type Server struct {
 	// TrustProxy takes the client's address from X-Forwarded-For and
 	// X-Real-IP, for a server behind a reverse proxy that sets them.
 	TrustProxy bool
+	// BodyTimeout bounds how long a request body may take to arrive
+	// (0: DefaultBodyTimeout).
+	BodyTimeout time.Duration
+	// HealthTimeout bounds /healthz's check of the database
+	// (0: DefaultHealthTimeout).
+	HealthTimeout time.Duration
 
 	streams streamSlots
 	Logger  *slog.Logger

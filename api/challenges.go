@@ -26,7 +26,7 @@ func overlay(field string, raw json.RawMessage, dst any) error {
 
 func (s *Server) createChallenge(w http.ResponseWriter, r *http.Request) {
 	var spec arena.ChallengeSpec
-	if err := decodeJSON(r, &spec); err != nil {
+	if err := decodeJSON(w, r, &spec); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -51,6 +51,12 @@ func NewChallenge(spec arena.ChallengeSpec) (arena.Challenge, error) {
 	if err := store.ValidSlug(c.Slug); err != nil {
 		return c, err
 	}
+	if err := checkText("title", c.Title); err != nil {
+		return c, err
+	}
+	if err := checkText("description", c.Description); err != nil {
+		return c, err
+	}
 	if c.Title == "" {
 		c.Title = c.Slug
 	}
@@ -63,16 +69,25 @@ func NewChallenge(spec arena.ChallengeSpec) (arena.Challenge, error) {
 	if err := scoring.Prepare(&c); err != nil {
 		return c, err
 	}
+	if err := checkJSONText("params", c.Params); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
 type challengeKey struct{}
 
 // challengeCtx loads the challenge named by {slug} once for every route
-// under it, answering 404 for an unknown one.
+// under it, answering 404 for an unknown one (and for what cannot be a
+// slug, before it reaches the database).
 func (s *Server) challengeCtx(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.Store.Challenge(r.Context(), chi.URLParam(r, "slug"))
+		slug := chi.URLParam(r, "slug")
+		if store.ValidSlug(slug) != nil {
+			s.Error(w, r, arena.Errorf(arena.ENOTFOUND, "no challenge %q", slug))
+			return
+		}
+		c, err := s.Store.Challenge(r.Context(), slug)
 		if err != nil {
 			s.Error(w, r, err)
 			return
@@ -147,7 +162,7 @@ type ChallengeUpdate struct {
 // open rounds on a timer, reveal code, change the margin or the cap.
 func (s *Server) updateChallenge(w http.ResponseWriter, r *http.Request) {
 	var u ChallengeUpdate
-	if err := decodeJSON(r, &u); err != nil {
+	if err := decodeJSON(w, r, &u); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -157,9 +172,17 @@ func (s *Server) updateChallenge(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, arena.Errorf(arena.EINVALID, "title: must not be empty"))
 			return
 		}
+		if err := checkText("title", *u.Title); err != nil {
+			s.Error(w, r, err)
+			return
+		}
 		c.Title = *u.Title
 	}
 	if u.Description != nil {
+		if err := checkText("description", *u.Description); err != nil {
+			s.Error(w, r, err)
+			return
+		}
 		c.Description = *u.Description
 	}
 	hidden := c.Rules.HiddenSeeds

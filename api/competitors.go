@@ -19,7 +19,7 @@ type createCompetitorResponse struct {
 // createCompetitor registers a competitor and shows its API key once.
 func (s *Server) createCompetitor(w http.ResponseWriter, r *http.Request) {
 	var req createCompetitorRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}

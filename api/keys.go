@@ -26,7 +26,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		Role arena.Role `json:"role"`
 		Name string     `json:"name"`
 	}
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}

@@ -22,12 +22,13 @@ func (s *Server) receiptKey(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 	round := 0
 	if q := r.URL.Query().Get("round"); q != "" {
-		n, err := strconv.Atoi(q)
+		// Rounds are Postgres integers: a number past 2^31-1 is none.
+		n, err := strconv.ParseInt(q, 10, 32)
 		if err != nil || n < 1 {
-			s.Error(w, r, arena.Errorf(arena.EINVALID, "round %q is not a round number (1, 2, ...)", q))
+			s.Error(w, r, arena.Errorf(arena.EINVALID, "round %q is not a round number (1, 2, ... 2147483647)", q))
 			return
 		}
-		round = n
+		round = int(n)
 	}
 	sr, err := s.Store.Receipt(r.Context(), chi.URLParam(r, "id"), round)
 	if err != nil {

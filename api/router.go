@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +28,8 @@ func (s *Server) Router(web http.Handler) http.Handler {
 	}
 	r.Use(s.logRequests)
 	r.Use(middleware.Recoverer)
+	r.Use(s.bodyDeadline)
+	r.Use(s.methodNotAllowed)
 
 	r.Get("/healthz", s.health)
 	if s.Metrics != nil {
@@ -43,9 +47,6 @@ func (s *Server) Router(web http.Handler) http.Handler {
 		}
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, arena.Errorf(arena.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			s.Error(w, r, arena.Errorf(arena.EINVALID, "method %s is not allowed on %s", r.Method, r.URL.Path))
 		})
 
 		r.With(s.limit(registrations, "registrations", clientIP)).Post("/competitors", s.createCompetitor)
@@ -89,15 +90,28 @@ func (s *Server) Router(web http.Handler) http.Handler {
 	return r
 }
 
+// DefaultHealthTimeout bounds /healthz's check of the database: health
+// must answer promptly, above all when the database does not.
+const DefaultHealthTimeout = 2 * time.Second
+
 // health reports whether the parts the server needs answer: 200 when
 // they all do, 503 saying which does not (the details go to the log).
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	timeout := s.HealthTimeout
+	if timeout <= 0 {
+		timeout = DefaultHealthTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
 	status, code := map[string]string{"status": "ok", "database": "ok", "queue": "ok"}, http.StatusOK
-	for part, err := range map[string]error{"database": s.Store.Ping(r.Context()), "queue": s.Queue.Ping()} {
+	for part, err := range map[string]error{"database": s.Store.Ping(ctx), "queue": s.Queue.Ping()} {
 		if err != nil {
 			s.Logger.Warn("health check", "part", part, "err", err)
 			status[part], status["status"], code = "unavailable", "unavailable", http.StatusServiceUnavailable
 		}
+	}
+	if code != http.StatusOK {
+		w.Header().Set("Retry-After", arena.RetryAfter)
 	}
 	writeJSON(w, code, status)
 }
@@ -115,3 +129,44 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.Int("status", ww.Status()), slog.Duration("took", time.Since(begin)))
 	})
 }
+
+// methodNotAllowed gives the 405 that chi answers a path asked with a
+// method it does not take (its Allow header, which only the router
+// knows, and no body) the API's JSON error, on every route, the pages'
+// included.
+func (s *Server) methodNotAllowed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&methodWriter{ResponseWriter: w, s: s, r: r}, r)
+	})
+}
+
+type methodWriter struct {
+	http.ResponseWriter
+	s        *Server
+	r        *http.Request
+	answered bool // the 405 is written: drop what chi writes after it
+}
+
+func (m *methodWriter) WriteHeader(code int) {
+	if code != http.StatusMethodNotAllowed || m.Header().Get("Content-Type") != "" || m.answered {
+		m.ResponseWriter.WriteHeader(code)
+		return
+	}
+	m.answered = true
+	methods := slices.Compact(slices.Sorted(slices.Values(m.Header().Values("Allow"))))
+	allow := strings.Join(methods, ", ")
+	m.Header().Set("Allow", allow)
+	m.s.Error(m.ResponseWriter, m.r, arena.Errorf(arena.EMETHOD, "%s does not take %s; it takes %s", m.r.URL.Path, m.r.Method, allow))
+}
+
+func (m *methodWriter) Write(p []byte) (int, error) {
+	if m.answered {
+		return len(p), nil
+	}
+	return m.ResponseWriter.Write(p)
+}
+
+// Flush lets event streams through; Unwrap lets http.ResponseController
+// reach the connection.
+func (m *methodWriter) Flush()                      { _ = http.NewResponseController(m.ResponseWriter).Flush() }
+func (m *methodWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }

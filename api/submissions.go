@@ -37,13 +37,25 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	module, err := io.ReadAll(io.LimitReader(r.Body, int64(c.Limits.MaxModuleBytes)+1))
-	if err != nil {
-		s.Error(w, r, arena.Errorf(arena.EINVALID, "reading the module: %v", err))
+	tooLarge := arena.Errorf(arena.EINVALID, "the module is larger than this challenge's limit of %d bytes", c.Limits.MaxModuleBytes)
+	if r.ContentLength > int64(c.Limits.MaxModuleBytes) {
+		s.Error(w, r, tooLarge) // said before it is sent
 		return
 	}
-	if len(module) > c.Limits.MaxModuleBytes {
-		s.Error(w, r, arena.Errorf(arena.EINVALID, "the module is larger than this challenge's limit of %d bytes", c.Limits.MaxModuleBytes))
+	// The limit is told to the response, so a client sending far more
+	// reads the 400 rather than a reset connection.
+	module, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(c.Limits.MaxModuleBytes)))
+	if err != nil {
+		var limit *http.MaxBytesError
+		var arenaErr *arena.Error
+		switch {
+		case errors.As(err, &limit):
+			s.Error(w, r, tooLarge)
+		case errors.As(err, &arenaErr): // the body's deadline passed
+			s.Error(w, r, err)
+		default:
+			s.Error(w, r, arena.Errorf(arena.EINVALID, "reading the module: %v", err))
+		}
 		return
 	}
 	bench, err := scoring.New(c.Kind, c.Params)
@@ -156,7 +168,11 @@ func (s *Server) disqualifySubmission(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	if err := decodeJSON(r, &body); err != nil {
+	if err := decodeJSON(w, r, &body); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := checkText("reason", body.Reason); err != nil {
 		s.Error(w, r, err)
 		return
 	}

@@ -8,11 +8,17 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/store"
 )
 
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	c, err := h.store.Challenge(ctx, chi.URLParam(r, "slug"))
+	slug := chi.URLParam(r, "slug")
+	if store.ValidSlug(slug) != nil { // not a slug: the database is not asked
+		h.fail(w, r, arena.Errorf(arena.ENOTFOUND, "there is no challenge %q", slug))
+		return
+	}
+	c, err := h.store.Challenge(ctx, slug)
 	if err != nil {
 		h.fail(w, r, err)
 		return

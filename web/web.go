@@ -108,6 +108,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch arena.ErrorCode(err) {
 	case arena.ENOTFOUND:
 		status = http.StatusNotFound
+	case arena.EUNAVAILABLE:
+		status = http.StatusServiceUnavailable
+		h.logger.Warn("page", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "err", err)
+		w.Header().Set("Retry-After", arena.RetryAfter)
 	case arena.EINTERNAL:
 		h.logger.Error("page", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "err", err)
 	}

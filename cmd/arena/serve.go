@@ -40,6 +40,8 @@ type config struct {
 	MetricsAddr string   // a standalone worker's /metrics listener; empty: none
 	RateLimits  api.RateLimits
 	TrustProxy  bool
+	DBTimeout   time.Duration // bounds each database call; 0: no bound
+	BodyTimeout time.Duration // bounds the time a request body may take to arrive
 }
 
 func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
@@ -51,7 +53,15 @@ func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
 	fs.Var(&cfg.CacheMemory, "cache-memory", "compiled modules kept in memory, by estimated size, least recently used evicted first (ARENA_CACHE_MEMORY); 0: no bound")
 	cfg.CacheDisk = c.env.sizeOr("ARENA_CACHE_DISK", sandbox.DefaultMaxDiskBytes)
 	fs.Var(&cfg.CacheDisk, "cache-disk", "the most the cache directory holds, least recently used pruned first (ARENA_CACHE_DISK); 0: no bound")
+	fs.DurationVar(&cfg.DBTimeout, "db-timeout", c.env.durationOr("ARENA_DB_TIMEOUT", store.DefaultTimeout), "give up on a database call after this long, answering 503 (ARENA_DB_TIMEOUT); 0: wait for ever")
 	return fs
+}
+
+func (e env) durationOr(key string, fallback time.Duration) time.Duration {
+	if v, err := time.ParseDuration(e(key)); err == nil {
+		return v
+	}
+	return fallback
 }
 
 // defaultCacheDir is ~/.cache/arena or the platform's equivalent.
@@ -86,6 +96,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.RateLimits.PerSecond, "rate-limit", c.env.floatOr("ARENA_RATE_LIMIT", limits.PerSecond), "API requests per second per key or address, bursts of twice that; 0 for no limit (ARENA_RATE_LIMIT)")
 	fs.Float64Var(&cfg.RateLimits.RegistrationsPerHour, "registrations-per-hour", c.env.floatOr("ARENA_REGISTRATIONS_PER_HOUR", limits.RegistrationsPerHour), "competitor registrations per hour per address; 0 for no limit (ARENA_REGISTRATIONS_PER_HOUR)")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", c.env("ARENA_TRUST_PROXY") == "true", "take client addresses from X-Forwarded-For / X-Real-IP (behind a reverse proxy only) (ARENA_TRUST_PROXY)")
+	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", c.env.durationOr("ARENA_BODY_TIMEOUT", api.DefaultBodyTimeout), "a request body must arrive within this long, or the request gets 400 and its connection is closed (ARENA_BODY_TIMEOUT)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -107,7 +118,7 @@ func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
 	if err := store.Migrate(cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithTimeout(cfg.DBTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -181,13 +192,16 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 		return err
 	}
 	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics,
-		Limits: cfg.RateLimits, TrustProxy: cfg.TrustProxy, Logger: c.logger}
+		Limits: cfg.RateLimits, TrustProxy: cfg.TrustProxy, BodyTimeout: cfg.BodyTimeout, Logger: c.logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	// No write timeout: event streams stay open as long as their readers.
-	// Idle keep-alive connections are closed, so they cannot pile up.
+	// No read timeout either, for the same reason: the API bounds the time
+	// a request body may take instead (--body-timeout), and only requests
+	// with a body have one. Idle keep-alive connections are closed, so
+	// they cannot pile up.
 	httpSrv := &http.Server{Handler: srv.Router(pages), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -349,7 +363,7 @@ func (c *cli) admin(ctx context.Context, args []string) error {
 	if err := store.Migrate(cfg.DatabaseURL); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.WithTimeout(cfg.DBTimeout))
 	if err != nil {
 		return err
 	}
