@@ -146,17 +146,20 @@ func (r Rules) Accepting(t time.Time) error {
 	return nil
 }
 
-// DefaultFuelPerTask is about 20 times what the heaviest shipped example
-// spends on a default optimizer task (5.2 million), Go runtime start-up
-// included.
-const DefaultFuelPerTask = 100_000_000
+// DefaultFuelPerTask is about twice what the heaviest shipped example,
+// Muon, spends on a default optimizer task (300 steps of the transformer
+// LM, Newton–Schulz on every hidden matrix each step: 14 billion), Go
+// runtime start-up included; docs/validity.md lists every example's fuel
+// per step.
+const DefaultFuelPerTask = 30_000_000_000
 
 // MaxFuelPerTask caps budgets. Guest machine code has no points where Go
 // can preempt it; guests yield to Go only in loops that make calls (see
 // package meter), so a loop without calls makes a garbage collection wait
-// for it. Such loops run at 10^9 fuel a second or more, so this cap keeps
-// the worst wait to seconds.
-const MaxFuelPerTask = 1e10
+// for it. Such loops run at 10^9 fuel a second or more, so a hostile
+// module that spends a whole default budget in one such loop holds a
+// collection up for tens of seconds at worst (the README says so).
+const MaxFuelPerTask = 1e11
 
 // DefaultLimits are the limits a challenge gets when it names none.
 func DefaultLimits() Limits {
@@ -164,7 +167,7 @@ func DefaultLimits() Limits {
 		MaxModuleBytes: 8 << 20,
 		MemoryPages:    1024, // 64 MiB: a Go reactor needs a few MiB
 		FuelPerTask:    DefaultFuelPerTask,
-		TaskTimeoutMS:  30_000,
+		TaskTimeoutMS:  180_000, // behind fuel: Muon's default task takes about 10 s
 		MaxLogBytes:    16 << 10,
 	}
 }

@@ -1,28 +1,39 @@
 package baseline
 
-// Learning rates of the tensor-aware reference optimizers in
-// baseline/tensoropt, the peak of each one's warmup-cosine schedule, as
-// examples/optimizer/<name> ship them. Tuned on the grid {LR/10, LR/3, LR,
-// 3·LR, 10·LR} on the public seeds; see docs/validity.md. (Until that
-// tuning is recorded there, they are starting values from the literature
-// for a small transformer.) They live here rather than in tensoropt so
-// that a host can name them without linking the optimizer SDK.
+// Learning rates of the reference strategies on the language model, as
+// examples/optimizer/<name> and examples/lr_schedule/<name> ship them: for
+// an optimizer, the peak of its warmup-cosine schedule; for a schedule,
+// the peak rate of the host's AdamW. Each was chosen on the grid that
+// internal/validity/tune.go lists, on the public seeds of the default
+// workload (`go run ./internal/validity -tune all`, docs/tuning.md). They
+// live here rather than in tensoropt so that a host can name them without
+// linking the optimizer SDK.
 const (
-	AdamWLR    = 3e-3 // examples/optimizer/adamw, the optimizer benchmark's baseline on the language model
+	AdamWLR    = 0.05 // examples/optimizer/adamw, the optimizer benchmark's baseline on the language model
 	SGDLR      = 0.3  // examples/optimizer/sgd
-	MomentumLR = 0.05 // examples/optimizer/momentum
-	AdagradLR  = 0.03 // examples/optimizer/adagrad
-	SignumLR   = 3e-4 // examples/optimizer/signum
-	LionLR     = 3e-4 // examples/optimizer/lion
-	MuonLR     = 0.02 // examples/optimizer/muon, its hidden matrices
-	MuonAdamLR = 3e-3 // examples/optimizer/muon, the AdamW on every other tensor
+	MomentumLR = 0.1  // examples/optimizer/momentum
+	AdagradLR  = 0.3  // examples/optimizer/adagrad (the grid's top; larger rates were not tried)
+	SignumLR   = 0.01 // examples/optimizer/signum
+	LionLR     = 0.01 // examples/optimizer/lion
+	MuonLR     = 0.05 // examples/optimizer/muon, its hidden matrices
+	MuonAdamLR = 0.01 // examples/optimizer/muon, the AdamW on every other tensor (tuned with MuonLR)
 )
 
 // LMConstantLR is the lr_schedule benchmark's built-in baseline on the
-// language model: the host's AdamW at this one rate throughout, the peak
-// AdamWLR of the optimizer benchmark's baseline. Tuned with AdamWLR; see
-// docs/validity.md.
-const LMConstantLR = AdamWLR
+// language model: the host's AdamW at this one rate throughout, the best
+// constant on the grid (examples/lr_schedule/constant).
+const LMConstantLR = 0.02
+
+// Peaks of the decaying schedule examples, the host AdamW's highest rate.
+const (
+	CosinePeak      = 0.05 // examples/lr_schedule/cosine
+	WSDPeak         = 0.05 // examples/lr_schedule/wsd
+	LinearDecayPeak = 0.05 // examples/lr_schedule/linear
+	StepDecayPeak   = 0.05 // examples/lr_schedule/stepdecay (not tuned: the cosine's peak)
+	// CosineNoWarmupPeak is three times CosinePeak: the cosine without
+	// warmup at a high rate, the control that shows what warmup is worth.
+	CosineNoWarmupPeak = 3 * CosinePeak
+)
 
 // Decoupled weight decay coefficients of the tensor-aware optimizers. The
 // sign-based methods take steps about ten times smaller than AdamW's, so

@@ -2,16 +2,6 @@ package baseline
 
 import "math"
 
-// Peaks of the lr_schedule examples below, the learning rate of the host's
-// AdamW at its highest. Tuned on the grid {1e-3, 3e-3, 1e-2, 3e-2} on the
-// public seeds; see docs/validity.md. (Until that tuning is recorded there,
-// they are starting values from the literature for a small transformer.)
-const (
-	WSDPeak            = 3e-3 // examples/lr_schedule/wsd
-	LinearDecayPeak    = 3e-3 // examples/lr_schedule/linear
-	CosineNoWarmupPeak = 1e-2 // examples/lr_schedule/cosine-nowarmup: Cosine{Warmup: 0} at a high rate
-)
-
 // Defaults of the warmup and decay of the schedules and of the
 // tensor-aware optimizers' built-in schedule.
 const (

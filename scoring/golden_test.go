@@ -58,7 +58,11 @@ func TestGoldenScores(t *testing.T) {
 func checkGolden(t *testing.T, kind string) {
 	eng := sandbox.NewEngine(8)
 	defer eng.Close(context.Background())
-	b, err := New(kind, nil)
+	var params []byte
+	if kind == OptimizerKind || kind == LRScheduleKind {
+		params = []byte(tiny(""))
+	}
+	b, err := New(kind, params)
 	if err != nil {
 		t.Fatal(err)
 	}

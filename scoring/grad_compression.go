@@ -20,7 +20,7 @@ const gradCompressionVersion = 1
 // whose gradients reach the aggregator only through messages of at most
 // Budget bytes; the aggregator averages them and steps SGD with momentum.
 type GradCompressionParams struct {
-	OptimizerParams
+	ControlParams
 	Workers  int     `json:"workers"`  // simulated data-parallel workers
 	Budget   int     `json:"budget"`   // bytes per worker message, each step
 	LR       float64 `json:"lr"`       // learning rate of the aggregator's SGD
@@ -33,11 +33,11 @@ type gradCompressionBench struct {
 }
 
 func parseGradCompression(raw json.RawMessage) (Benchmark, error) {
-	p := GradCompressionParams{OptimizerParams: DefaultOptimizerParams(), Workers: 4, Budget: 32, LR: 0.1, Momentum: 0}
+	p := GradCompressionParams{ControlParams: DefaultControlParams(), Workers: 4, Budget: 32, LR: 0.1, Momentum: 0}
 	if err := decodeParams(raw, &p); err != nil {
 		return nil, err
 	}
-	if err := p.OptimizerParams.validate(); err != nil {
+	if err := p.ControlParams.validate(); err != nil {
 		return nil, err
 	}
 	switch {

@@ -73,7 +73,7 @@ func TestHostileModulesEndWithAReason(t *testing.T) {
 	defer eng.Close(context.Background())
 	lim := arena.DefaultLimits()
 	lim.FuelPerTask = 10_000_000
-	b, err := New(OptimizerKind, []byte(`{"steps":20}`))
+	b, err := New(OptimizerKind, []byte(`{"workloads":["quadratic"],"steps":20}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +120,14 @@ func TestTimeOutSkipsTheRemainingTasks(t *testing.T) {
 	lim := arena.DefaultLimits()
 	lim.FuelPerTask = arena.MaxFuelPerTask // too much to run out in time
 	lim.TaskTimeoutMS = 50
-	b, err := New(OptimizerKind, []byte(`{"steps":5}`))
+	b, err := New(OptimizerKind, []byte(`{"workloads":["quadratic"],"steps":5}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Evaluate(context.Background(), eng, b, lim, fixture(t, "loop"), nil)
+	// One task at a time, so the first task's time-out is seen before
+	// any other starts (tasks already running when one times out finish
+	// on their own limits).
+	res, err := EvaluateWith(context.Background(), eng, b, lim, fixture(t, "loop"), nil, Options{Parallel: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,9 @@ func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 		if kind == ActivationCompressionKind {
 			return []byte(`{"seeds":[5],"tensors":1}`)
 		}
+		if kind == OptimizerKind || kind == LRScheduleKind {
+			return []byte(tiny(`"seeds":[5]`))
+		}
 		return []byte(`{"seeds":[5],"steps":40}`)
 	}
 	// run is safe to call from any goroutine: it reports, never fails the test.

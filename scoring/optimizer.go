@@ -36,6 +36,44 @@ type OptimizerParams struct {
 	Noise     float64 `json:"noise"`     // quadratic: gradient noise standard deviation
 }
 
+// ControlParams configure the control workloads alone: the gradient
+// compression kind trains on them until it moves to the LM.
+type ControlParams struct {
+	Workloads []string `json:"workloads"`
+	Seeds     []uint64 `json:"seeds"`
+	Steps     int      `json:"steps"`
+	Dim       int      `json:"dim"`
+	Condition float64  `json:"condition"`
+	Noise     float64  `json:"noise"`
+	Batch     int      `json:"batch"`
+}
+
+// DefaultControlParams are the control workloads' defaults: every one,
+// as the optimizer kind had them before the LM.
+func DefaultControlParams() ControlParams {
+	return ControlParams{Workloads: slices.Clone(controlWorkloads), Seeds: []uint64{1, 2, 3}, Steps: 300, Dim: 32, Condition: 1000, Noise: 0.01, Batch: 32}
+}
+
+// optimizerParams is c as the optimizer kind's parameters, which share
+// its validation and workloads.
+func (c ControlParams) optimizerParams() OptimizerParams {
+	p := DefaultOptimizerParams()
+	p.Workloads, p.Seeds, p.Steps, p.Dim, p.Condition, p.Noise, p.Batch = c.Workloads, c.Seeds, c.Steps, c.Dim, c.Condition, c.Noise, c.Batch
+	return p
+}
+
+func (c ControlParams) validate() error {
+	if err := validateNames("workloads", c.Workloads, controlWorkloads); err != nil {
+		return err
+	}
+	p := c.optimizerParams()
+	return p.validate()
+}
+
+func (c ControlParams) config() workloadConfig {
+	return workloadConfig{Dim: c.Dim, Condition: c.Condition, Noise: c.Noise, Batch: c.Batch}
+}
+
 // controlWorkloads are the toy problems of earlier versions, kept as
 // non-default controls: on them momentum beats Adam, the opposite of
 // language models, which is what the validity suite's negative control

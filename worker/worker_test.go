@@ -35,7 +35,7 @@ func setup(t *testing.T) env {
 	st := pgtest.NewStore(t)
 	q := natstest.NewQueue(t, queue.Config{AckWait: 5 * time.Second, MaxDeliver: 3})
 	ch := arena.Challenge{Slug: "opt", Title: "opt", Kind: "optimizer", BenchmarkVersion: 1,
-		Params: json.RawMessage(`{"seeds":[1],"steps":50}`), Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
+		Params: json.RawMessage(`{"workloads":["quadratic"],"seeds":[1],"steps":50}`), Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
 	if err := st.CreateChallenge(ctx, &ch); err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func TestBrowserFollowsTheCrown(t *testing.T) {
 		t.Fatalf("the server did not say where its NATS listens:\n%s", s.out)
 	}
 	key := s.register(t, "erin")
-	spec := `{"slug":"live","title":"Live cup","kind":"optimizer","params":{"seeds":[1],"steps":60},"rules":{"hidden_seeds":0}}`
+	spec := `{"slug":"live","title":"Live cup","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1],"steps":60},"rules":{"hidden_seeds":0}}`
 	s.createChallenge(t, spec)
 	run(t, ctx, "open the challenge page", chromedp.Steps(
 		chromedp.Navigate(s.url+"/challenges/live"),

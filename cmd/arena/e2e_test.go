@@ -195,7 +195,7 @@ func TestEndToEnd(t *testing.T) {
 		[]byte(`{"slug":"bad","kind":"sorting"}`), &e); code != 400 || !strings.Contains(e.Error.Message, "kind") {
 		t.Errorf("bad kind: %d %+v", code, e)
 	}
-	spec := `{"slug":"e2e","title":"E2E optimizer","kind":"optimizer","params":{"seeds":[1]},"limits":{"fuel_per_task":20000000},"rules":{"hidden_seeds":1}}`
+	spec := `{"slug":"e2e","title":"E2E optimizer","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1]},"limits":{"fuel_per_task":20000000},"rules":{"hidden_seeds":1}}`
 	var ch arena.Challenge
 	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json", []byte(spec), &ch); code != 201 {
 		t.Fatalf("create challenge: %d", code)
@@ -388,7 +388,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// A second kind through the same loop: a learning-rate schedule.
 	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json",
-		[]byte(`{"slug":"lr","kind":"lr_schedule","params":{"seeds":[1]}}`), nil); code != 201 {
+		[]byte(`{"slug":"lr","kind":"lr_schedule","params":{"workloads":["quadratic"],"seeds":[1]}}`), nil); code != 201 {
 		t.Fatalf("create lr_schedule challenge: %d", code)
 	}
 	momentum, _ := os.ReadFile(ex["optimizer/momentum"])
@@ -406,7 +406,7 @@ func TestEndToEnd(t *testing.T) {
 	// A daily cap of one: bob's second submission is refused before its
 	// bytes are even looked at, and alice still has her slot.
 	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json",
-		[]byte(`{"slug":"capped","kind":"optimizer","params":{"seeds":[1]},"rules":{"daily_submissions":1}}`), nil); code != 201 {
+		[]byte(`{"slug":"capped","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1]},"rules":{"daily_submissions":1}}`), nil); code != 201 {
 		t.Fatalf("create capped challenge: %d", code)
 	}
 	signsgd, _ := os.ReadFile(ex["optimizer/signsgd"])
@@ -439,8 +439,14 @@ func TestEvalMatchesServer(t *testing.T) {
 		}
 		return ""
 	}
+	// The control workload keeps these runs short; the LM's scoring has
+	// tests of its own in scoring and internal/validity.
+	quad := filepath.Join(t.TempDir(), "quadratic.json")
+	if err := os.WriteFile(quad, []byte(`{"workloads":["quadratic"],"seeds":[1]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	c := &cli{stdout: &cliOut, stderr: io.Discard, env: noCache}
-	if code := c.run(context.Background(), []string{"eval", "--kind", "optimizer", "--seed", "1", "--json", ex["optimizer/signsgd"]}); code != 0 {
+	if code := c.run(context.Background(), []string{"eval", "--kind", "optimizer", "--params", quad, "--seed", "1", "--json", ex["optimizer/signsgd"]}); code != 0 {
 		t.Fatalf("eval exit %d: %s", code, cliOut.String())
 	}
 	var local arena.Evaluation
@@ -450,7 +456,7 @@ func TestEvalMatchesServer(t *testing.T) {
 
 	s := startServer(t)
 	key, _ := s.arena(t, "", "register", "carol")
-	spec := `{"slug":"same","kind":"optimizer","params":{"seeds":[1]}}`
+	spec := `{"slug":"same","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1]}}`
 	s.createChallenge(t, spec)
 	out, code := s.arena(t, strings.TrimSpace(key), "submit", "--challenge", "same", ex["optimizer/signsgd"], "--wait")
 	if code != 0 {
@@ -498,14 +504,14 @@ func TestEvalMatchesServer(t *testing.T) {
 		args []string
 		code int
 	}{
-		{[]string{"eval", "--kind", "optimizer", "--seed", "1", "../../sandbox/testdata/trap.wasm"}, 1},
+		{[]string{"eval", "--kind", "optimizer", "--params", quad, "--seed", "1", "../../sandbox/testdata/trap.wasm"}, 1},
 		{[]string{"eval", "--kind", "optimizer", "../../sandbox/testdata/badimport.wasm"}, 1},
 		{[]string{"eval", "--kind", "optimizer"}, 2},
 		{[]string{"eval", "--kind", "nope", ex["optimizer/sgd"]}, 2},
 		{[]string{"eval", "--kind", "optimizer", "/does/not/exist.wasm"}, 2},
 		{[]string{"frobnicate"}, 2},
-		{[]string{"eval", "--kind", "optimizer", "--seeds", "1,2", ex["optimizer/sgd"]}, 0},
-		{[]string{"eval", "--kind", "optimizer", "--seeds", "public", ex["optimizer/sgd"]}, 0},
+		{[]string{"eval", "--kind", "optimizer", "--params", quad, "--seeds", "1,2", ex["optimizer/sgd"]}, 0},
+		{[]string{"eval", "--kind", "optimizer", "--params", quad, "--seeds", "public", ex["optimizer/sgd"]}, 0},
 		{[]string{"eval", "--kind", "optimizer", "--seeds", "1,x", ex["optimizer/sgd"]}, 2},
 		{[]string{"eval", "--kind", "optimizer", "--challenge", "same", ex["optimizer/sgd"]}, 2},
 		{[]string{"eval", "--challenge", "no-such-challenge", "--url", s.url, ex["optimizer/sgd"]}, 2},
@@ -523,6 +529,10 @@ func TestEvalMatchesServer(t *testing.T) {
 // each is scored, that the baseline's own example scores exactly 0, that
 // the crown went to one of the best, and that arena eval --challenge
 // reproduces the server's public-seed score.
+// tinyLM is the transformer LM workload at a size for tests: one block,
+// 40 steps.
+const tinyLM = `{"seeds":[1],"vocab":128,"width":16,"layers":1,"heads":2,"context":16,"batch":4,"steps":40,"eval_every":10,"eval_sequences":8}`
+
 func TestEveryKindThroughTheServer(t *testing.T) {
 	if raceEnabled {
 		t.Skip("compiles every Go-built example: run without -race (make test does)")
@@ -533,13 +543,13 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 	key := s.register(t, "dora")
 	// Small tasks: the loop, not the benchmarks, is under test here.
 	params := map[string]string{
-		scoring.OptimizerKind:             `{"seeds":[1],"steps":60}`,
-		scoring.LRScheduleKind:            `{"seeds":[1]}`,
+		scoring.OptimizerKind:             tinyLM,
+		scoring.LRScheduleKind:            tinyLM,
 		scoring.GradCompressionKind:       `{"seeds":[1],"steps":60,"workloads":["quadratic","mlp"]}`,
 		scoring.ActivationCompressionKind: `{"seeds":[1],"tensors":1}`,
 	}
 	baselines := map[string]string{
-		scoring.OptimizerKind:             "optimizer/adam",
+		scoring.OptimizerKind:             "optimizer/adamw",
 		scoring.LRScheduleKind:            "lr_schedule/constant",
 		scoring.GradCompressionKind:       "grad_compression/topk",
 		scoring.ActivationCompressionKind: "activation_compression/identity",
@@ -584,6 +594,25 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 	}
 	if t.Failed() {
 		return
+	}
+
+	// The LM's time-to-target measurements travel through the store: the
+	// owner sees both curves of a public task, and the steps to target of
+	// a hidden one without its curves.
+	adamw := subs["optimizer/adamw"]
+	if len(adamw.Tasks) != 2 {
+		t.Fatalf("adamw: %d tasks", len(adamw.Tasks))
+	}
+	for _, task := range adamw.Tasks {
+		tr := task.Training
+		switch {
+		case tr == nil || tr.StepsToTarget == nil || *tr.StepsToTarget != tr.BaselineStepsToTarget:
+			t.Errorf("adamw task (hidden %v): training %+v", task.Hidden, tr)
+		case !task.Hidden && (len(tr.Curve) != 5 || len(tr.BaselineCurve) != 5 || tr.Curve[4] != tr.BaselineCurve[4]):
+			t.Errorf("adamw public task: curves %v and %v", tr.Curve, tr.BaselineCurve)
+		case task.Hidden && (tr.Curve != nil || tr.BaselineCurve != nil):
+			t.Errorf("adamw hidden task: curves shown to its owner: %v", tr.Curve)
+		}
 	}
 
 	for kind := range params {
@@ -638,7 +667,7 @@ func TestRoundsRevealSeedsAndRescoreTheChampion(t *testing.T) {
 	const signsgd = "../../examples/optimizer/signsgd.wasm" // hand-written: quick to compile under -race
 	s := startServer(t)
 	key := s.register(t, "erin")
-	spec := `{"slug":"rounds","kind":"optimizer","params":{"seeds":[1],"steps":60}}`
+	spec := `{"slug":"rounds","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1],"steps":60}}`
 	s.createChallenge(t, spec)
 	var view struct {
 		SeedCommitment string `json:"seed_commitment"`
@@ -817,7 +846,7 @@ func TestAdminDisqualifiesAndRescores(t *testing.T) {
 		t.Fatal(err)
 	}
 	variant := sameBehaviour(t, signsgd)
-	spec := `{"slug":"admin","kind":"optimizer","params":{"seeds":[1],"steps":60},"rules":{"hidden_seeds":0}}`
+	spec := `{"slug":"admin","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1],"steps":60},"rules":{"hidden_seeds":0}}`
 	s.createChallenge(t, spec)
 	submit := func(name string, module []byte) (key string, sub arena.Submission) {
 		t.Helper()
@@ -1156,7 +1185,7 @@ func TestSubmissionEvents(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	key := s.register(t, "fay")
-	spec := `{"slug":"events","kind":"optimizer","params":{"seeds":[1],"steps":60}}`
+	spec := `{"slug":"events","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1],"steps":60}}`
 	s.createChallenge(t, spec)
 	signsgd, err := os.ReadFile("../../examples/optimizer/signsgd.wasm")
 	if err != nil {

@@ -1,5 +1,6 @@
 // Command constant is a fixed learning rate: the lr_schedule benchmark's
-// built-in baseline, so it scores exactly 0.
+// built-in baseline on the language model (baseline.LMConstantLR), so it
+// scores exactly 0 there.
 package main
 
 import (
@@ -7,6 +8,6 @@ import (
 	"github.com/arena-dev/arena/guest/schedule"
 )
 
-func init() { schedule.Register(&baseline.Constant{Rate: baseline.ConstantLR}) }
+func init() { schedule.Register(&baseline.Constant{Rate: baseline.LMConstantLR}) }
 
 func main() {}

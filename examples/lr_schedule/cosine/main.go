@@ -1,5 +1,5 @@
-// Command cosine warms up over the first 5% of the steps to a peak of 0.15,
-// then decays along a half cosine to 0.
+// Command cosine warms up over the first 5% of the steps to a peak of
+// baseline.CosinePeak, then decays along a half cosine to 0.
 package main
 
 import (
@@ -7,6 +7,6 @@ import (
 	"github.com/arena-dev/arena/guest/schedule"
 )
 
-func init() { schedule.Register(&baseline.Cosine{Peak: 0.15, Warmup: 0.05}) }
+func init() { schedule.Register(&baseline.Cosine{Peak: baseline.CosinePeak, Warmup: baseline.DefaultWarmup}) }
 
 func main() {}

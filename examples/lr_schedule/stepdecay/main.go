@@ -1,4 +1,4 @@
-// Command stepdecay starts at 0.1 and multiplies the rate by 0.3 at half
+// Command stepdecay starts at baseline.StepDecayPeak and multiplies the rate by 0.3 at half
 // and at three quarters of the run.
 package main
 
@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	schedule.Register(&baseline.StepDecay{Rate: 0.1, Factor: 0.3, Milestones: []float64{0.5, 0.75}})
+	schedule.Register(&baseline.StepDecay{Rate: baseline.StepDecayPeak, Factor: 0.3, Milestones: []float64{0.5, 0.75}})
 }
 
 func main() {}
