@@ -8,7 +8,7 @@ export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
 GO ?= go
 EXAMPLES_OUT ?= bin/examples
 
-.PHONY: run test build examples wasm-fixtures db test-db browser clean scores bench python test-python bench-python
+.PHONY: run test build examples wasm-fixtures db test-db browser clean scores bench python test-python bench-python validity bench-lm
 
 ## run: start Postgres if needed, migrate, and serve HTTP + web + NATS + workers on :8080
 run: db build
@@ -18,15 +18,17 @@ run: db build
 # compute-bound packages run without it, except the test that scores
 # examples concurrently on a shared engine; so do the tests that compile
 # Go-built examples (the end-to-end test skips itself under -race, and
-# strategy's is left out of race builds).
-COMPUTE_PKGS = ./meter ./scoring
+# strategy's is left out of race builds). The language model, its corpus
+# and the validity suite (which trains the default LM with every reference
+# strategy, about two CPU-minutes) are compute too.
+COMPUTE_PKGS = ./meter ./scoring ./lm ./corpus/... ./internal/validity
 
 ## test: every test, against a real Postgres (each test gets its own database)
 ## and, for the pages, a real headless Chromium
 test: test-db browser
 	$(GO) vet ./...
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /meter$$ -e /scoring$$)
-	$(GO) test -count=1 $(COMPUTE_PKGS)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /meter$$ -e /scoring$$ -e /lm$$ -e /corpus -e /internal/validity$$)
+	$(GO) test -count=1 -timeout 20m $(COMPUTE_PKGS)
 	$(GO) test -count=1 -run EveryKind ./cmd/arena
 	$(GO) test -count=1 -run GoBuilt ./strategy
 	$(GO) test -race -short -count=1 -run GoroutineLayout ./scoring
@@ -68,6 +70,15 @@ clean:
 ## scores: score every example with its kind's defaults (the README's table)
 scores:
 	$(GO) run ./internal/scoretable
+
+## validity: score the reference strategies on the default workloads and
+## check the published orderings; writes docs/validity.md
+validity:
+	$(GO) run ./internal/validity -out docs/validity.md
+
+## bench-lm: one LM training step in Go beside PyTorch on the same configuration
+bench-lm:
+	./scripts/lm_bench.sh
 
 ## bench: time the sandbox (native, wazero, metered, close-on-done; instantiation; cached load)
 bench:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"text/tabwriter"
@@ -293,12 +294,16 @@ func (c *cli) printSubmission(s arena.Submission) {
 	printTasks(c, s.Tasks)
 }
 
+// printTasks writes the per-task table. A time-to-target task (the LM)
+// shows its steps to the target beside the baseline's, and the speedup
+// that is its score's exponent; a control shows its final loss beside the
+// baseline's.
 func printTasks(c *cli, tasks []arena.TaskResult) {
 	if len(tasks) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tbaseline\tscore\tfuel\terror")
+	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tbaseline\tsteps to target\tbaseline steps\tspeedup\tscore\tfuel\terror")
 	for _, t := range tasks {
 		loss := "—"
 		if t.Loss != nil {
@@ -314,7 +319,22 @@ func printTasks(c *cli, tasks []arena.TaskResult) {
 		} else if t.Hidden {
 			seed += " (hidden)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.6g\t%.4f\t%s\t%s\n", t.Workload, seed, loss, t.BaselineLoss, t.Score, fuel, t.Error)
+		steps, baseSteps, speedup := "—", "—", "—"
+		if tr := t.Training; tr != nil {
+			baseSteps = fmt.Sprintf("%.1f", tr.BaselineStepsToTarget)
+			switch {
+			case tr.StepsToTarget != nil:
+				steps = fmt.Sprintf("%.1f", *tr.StepsToTarget)
+			case tr.EstimatedSteps != nil:
+				steps = fmt.Sprintf("never (~%.0f)", *tr.EstimatedSteps)
+			default:
+				steps = "never"
+			}
+			if t.Error == "" {
+				speedup = fmt.Sprintf("%.3f×", math.Exp(t.Score))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.6g\t%s\t%s\t%s\t%.4f\t%s\t%s\n", t.Workload, seed, loss, t.BaselineLoss, steps, baseSteps, speedup, t.Score, fuel, t.Error)
 	}
 	tw.Flush()
 }
