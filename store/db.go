@@ -212,7 +212,9 @@ func unreachable(err error) bool {
 		return true
 	}
 	var netErr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
+	// ErrConnClosed: a call on a connection the driver closed when an
+	// earlier one lost its server (a rollback after a failed commit).
+	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) || errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.As(err, &netErr) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
