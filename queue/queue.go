@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,7 +28,7 @@ const (
 	submissionPrefix = "arena.events.submission."
 )
 
-// Config tunes redelivery.
+// Config tunes redelivery and the watch on the job stream.
 type Config struct {
 	// AckWait is how long a job may go without a heartbeat before
 	// JetStream hands it to another worker.
@@ -34,18 +36,49 @@ type Config struct {
 	// MaxDeliver is how many times a job is delivered before JetStream
 	// gives up on it.
 	MaxDeliver int
+	// PullHeartbeat is how often the server tells a waiting worker that
+	// its pull is alive (0: DefaultPullHeartbeat). Two missed in a row
+	// (a NATS server restarted, perhaps without its store) and the worker
+	// checks the stream and its consumer, recreates whichever is missing,
+	// and pulls again.
+	PullHeartbeat time.Duration
+	// Logger hears of a stream or consumer recreated and of pulls
+	// restarted; nil: nobody.
+	Logger *slog.Logger
 }
+
+// DefaultPullHeartbeat is the pull heartbeat when Config sets none: a
+// lost stream is noticed within twice that.
+const DefaultPullHeartbeat = 2 * time.Second
 
 // DefaultConfig suits evaluations of up to a few minutes, with heartbeats.
 func DefaultConfig() Config { return Config{AckWait: 30 * time.Second, MaxDeliver: 5} }
 
 // Queue publishes and consumes scoring jobs and champion events.
+//
+// The stream and the consumer live on the NATS server, which may lose
+// them (a server restarted on an empty store): the queue recreates them
+// when a publish finds no stream, when a worker's pull stops hearing from
+// the server, and whenever Ensure is called (health checks and the
+// reconciler call it).
 type Queue struct {
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	cons jetstream.Consumer
-	cfg  Config
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	cfg Config
+	log *slog.Logger
+
+	mu          sync.Mutex
+	cons        jetstream.Consumer
+	unpublished map[string]struct{} // jobs whose publish failed, for Republish
 }
+
+// maxUnpublished bounds the jobs a queue remembers to publish again; past
+// it the reconciler, reading the database, finds the rest.
+const maxUnpublished = 10000
+
+// ensureTimeout bounds Ensure when its context has no earlier deadline,
+// and Ping.
+const ensureTimeout = 2 * time.Second
 
 // New sets up the stream and the durable worker consumer on nc.
 func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Queue, error) {
@@ -53,38 +86,160 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if cfg.PullHeartbeat <= 0 {
+		cfg.PullHeartbeat = DefaultPullHeartbeat
+	}
+	q := &Queue{nc: nc, js: js, cfg: cfg, log: cfg.Logger, unpublished: map[string]struct{}{}}
+	if q.log == nil {
+		q.log = slog.New(slog.DiscardHandler)
+	}
+	// Create or update: a changed configuration takes effect at start-up.
+	stream, err := js.CreateOrUpdateStream(ctx, q.streamConfig())
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+	}
+	cons, err := stream.CreateOrUpdateConsumer(ctx, q.consumerConfig())
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %s: %w", ConsumerName, err)
+	}
+	q.cons = cons
+	return q, nil
+}
+
+func (q *Queue) streamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
 		Name:      StreamName,
 		Subjects:  []string{JobSubject},
 		Retention: jetstream.WorkQueuePolicy,
 		Storage:   jetstream.FileStorage,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
 	}
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+}
+
+func (q *Queue) consumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
 		Durable:    ConsumerName,
 		AckPolicy:  jetstream.AckExplicitPolicy,
-		AckWait:    cfg.AckWait,
-		MaxDeliver: cfg.MaxDeliver,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create consumer %s: %w", ConsumerName, err)
+		AckWait:    q.cfg.AckWait,
+		MaxDeliver: q.cfg.MaxDeliver,
 	}
-	return &Queue{nc: nc, js: js, cons: cons, cfg: cfg}, nil
+}
+
+// unavailable wraps a failure to reach the job stream as an arena
+// unavailable error: the API answers it 503 with Retry-After.
+func unavailable(err error) error {
+	return &arena.Error{Code: arena.EUNAVAILABLE, Message: "the job queue is not answering; try again shortly", Err: err}
+}
+
+// Ensure checks that the job stream and the worker consumer exist on the
+// server, recreating whichever is missing, and returns when the stream
+// was created. A later time than the one seen before means the server
+// lost the stream and every job in it: the caller republishes them from
+// the database. Its errors are unavailable ones.
+func (q *Queue) Ensure(ctx context.Context) (created time.Time, err error) {
+	_, created, err = q.ensure(ctx)
+	return created, err
+}
+
+func (q *Queue) ensure(ctx context.Context) (jetstream.Consumer, time.Time, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ensureTimeout)
+		defer cancel()
+	}
+	if !q.nc.IsConnected() {
+		return nil, time.Time{}, unavailable(fmt.Errorf("NATS connection is %s", q.nc.Status()))
+	}
+	stream, err := q.js.Stream(ctx, StreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		stream, err = q.js.CreateStream(ctx, q.streamConfig())
+		if err == nil {
+			q.log.Warn("queue: the job stream was missing (a NATS server restarted without its store?); recreated it, empty",
+				"stream", StreamName)
+		}
+	}
+	if err != nil {
+		return nil, time.Time{}, unavailable(fmt.Errorf("job stream %s: %w", StreamName, err))
+	}
+	created := stream.CachedInfo().Created
+	cons, err := stream.Consumer(ctx, ConsumerName)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cons, err = stream.CreateConsumer(ctx, q.consumerConfig())
+		if err == nil {
+			q.log.Warn("queue: the worker consumer was missing; recreated it", "consumer", ConsumerName)
+		}
+	}
+	if err != nil {
+		return nil, created, unavailable(fmt.Errorf("consumer %s: %w", ConsumerName, err))
+	}
+	q.mu.Lock()
+	q.cons = cons
+	q.mu.Unlock()
+	return cons, created, nil
+}
+
+func (q *Queue) consumer() jetstream.Consumer {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.cons
 }
 
 type jobMessage struct {
 	SubmissionID string `json:"submission_id"`
 }
 
-// Publish enqueues a scoring job for a committed submission.
+// Publish enqueues a scoring job for a committed submission. When the
+// stream is missing it is recreated and the publish tried again. When NATS
+// is not connected it fails at once, rather than waiting for a reply that
+// cannot come; either way a job that could not be published is remembered
+// for Republish (and the database still has it, for the reconciler).
 func (q *Queue) Publish(ctx context.Context, submissionID string) error {
-	data, _ := json.Marshal(jobMessage{SubmissionID: submissionID})
-	if _, err := q.js.Publish(ctx, JobSubject, data); err != nil {
-		return fmt.Errorf("publish job %s: %w", submissionID, err)
+	err := q.publish(ctx, submissionID)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		if _, _, eerr := q.ensure(ctx); eerr == nil {
+			err = q.publish(ctx, submissionID)
+		}
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err != nil {
+		if len(q.unpublished) < maxUnpublished {
+			q.unpublished[submissionID] = struct{}{}
+		}
+		return unavailable(fmt.Errorf("publish job %s: %w", submissionID, err))
+	}
+	delete(q.unpublished, submissionID)
 	return nil
+}
+
+func (q *Queue) publish(ctx context.Context, submissionID string) error {
+	if !q.nc.IsConnected() {
+		return fmt.Errorf("NATS connection is %s", q.nc.Status())
+	}
+	data, _ := json.Marshal(jobMessage{SubmissionID: submissionID})
+	_, err := q.js.Publish(ctx, JobSubject, data)
+	return err
+}
+
+// Republish publishes again the jobs whose publish failed in this process,
+// and returns how many it published and how many still failed.
+func (q *Queue) Republish(ctx context.Context) (published, failed int) {
+	q.mu.Lock()
+	ids := make([]string, 0, len(q.unpublished))
+	for id := range q.unpublished {
+		ids = append(ids, id)
+	}
+	q.mu.Unlock()
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := q.Publish(ctx, id); err != nil {
+			failed++
+			continue
+		}
+		published++
+	}
+	return published, failed
 }
 
 // Job is one delivery of a scoring job.
@@ -110,31 +265,105 @@ func (j *Job) InProgress() error { return j.msg.InProgress() }
 
 // Jobs delivers jobs until ctx is done.
 type Jobs struct {
-	it jetstream.MessagesContext
-	q  *Queue
+	q   *Queue
+	ctx context.Context
+
+	mu      sync.Mutex
+	it      jetstream.MessagesContext // nil: to be opened again
+	stopped bool
 }
 
 // Jobs opens a pull subscription that fetches one job at a time.
 func (q *Queue) Jobs(ctx context.Context) (*Jobs, error) {
-	it, err := q.cons.Messages(jetstream.PullMaxMessages(1))
+	js := &Jobs{q: q, ctx: ctx}
+	it, err := js.open(q.consumer())
 	if err != nil {
 		return nil, fmt.Errorf("pull jobs: %w", err)
 	}
-	go func() { <-ctx.Done(); it.Stop() }()
-	return &Jobs{it: it, q: q}, nil
+	js.it = it
+	go func() {
+		<-ctx.Done()
+		js.mu.Lock()
+		defer js.mu.Unlock()
+		js.stopped = true
+		if js.it != nil {
+			js.it.Stop()
+		}
+	}()
+	return js, nil
+}
+
+func (js *Jobs) open(cons jetstream.Consumer) (jetstream.MessagesContext, error) {
+	hb := js.q.cfg.PullHeartbeat
+	// A pull waits up to its expiry for a job, with heartbeats meanwhile;
+	// the heartbeat must be at most half the expiry.
+	expiry := max(time.Second, 5*hb)
+	return cons.Messages(jetstream.PullMaxMessages(1), jetstream.PullHeartbeat(hb), jetstream.PullExpiry(expiry))
+}
+
+// iterator returns the open pull, opening a new one (on a stream and
+// consumer recreated if need be) after the last one broke.
+func (js *Jobs) iterator() (jetstream.MessagesContext, error) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.stopped {
+		return nil, ErrStopped
+	}
+	if js.it != nil {
+		return js.it, nil
+	}
+	cons, _, err := js.q.ensure(js.ctx)
+	if err != nil {
+		return nil, err
+	}
+	it, err := js.open(cons)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("pull jobs: %w", err))
+	}
+	js.it = it
+	return it, nil
+}
+
+// broken closes a pull that stopped working, so the next call opens
+// another.
+func (js *Jobs) broken(it jetstream.MessagesContext) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	it.Stop()
+	if js.it == it {
+		js.it = nil
+	}
 }
 
 // ErrStopped is returned by Next once the subscription has been stopped.
 var ErrStopped = errors.New("job subscription stopped")
 
-// Next blocks for the next job.
+// Next blocks for the next job. When the pull breaks (no heartbeat from
+// the server, the consumer deleted, the connection closed), it checks the
+// stream and consumer, recreating what is missing, and pulls again; it
+// returns an error when it cannot, and the next call tries again.
 func (js *Jobs) Next() (*Job, error) {
-	msg, err := js.it.Next()
-	if err != nil {
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+	var msg jetstream.Msg
+	for try := 0; ; try++ {
+		it, err := js.iterator()
+		if err != nil {
+			if js.ctx.Err() != nil {
+				return nil, ErrStopped
+			}
+			return nil, fmt.Errorf("next job: %w", err)
+		}
+		msg, err = it.Next()
+		if err == nil {
+			break
+		}
+		if js.ctx.Err() != nil {
 			return nil, ErrStopped
 		}
-		return nil, fmt.Errorf("next job: %w", err)
+		js.broken(it)
+		if try > 0 {
+			return nil, fmt.Errorf("next job: %w", err)
+		}
+		js.q.log.Info("queue: the job pull broke; checking the stream and pulling again", "err", err)
 	}
 	j := &Job{msg: msg, Attempt: 1}
 	if md, err := msg.Metadata(); err == nil {
@@ -194,20 +423,22 @@ func (q *Queue) subscribeEvents(subject string, fn func(data []byte)) (func(), e
 	return func() { _ = sub.Unsubscribe() }, nil
 }
 
-// State is the worker consumer's view of the job stream.
+// State is the worker consumer's view of the job stream (recreating
+// the stream or consumer when missing, so the view is of what workers
+// pull from). Its errors are unavailable ones.
 func (q *Queue) State(ctx context.Context) (arena.StreamState, error) {
-	info, err := q.cons.Info(ctx)
+	cons, _, err := q.ensure(ctx)
 	if err != nil {
-		return arena.StreamState{}, fmt.Errorf("consumer info: %w", err)
+		return arena.StreamState{}, err
 	}
+	info := cons.CachedInfo()
 	return arena.StreamState{Undelivered: info.NumPending, InFlight: info.NumAckPending,
 		Redelivered: info.NumRedelivered, Waiting: info.NumWaiting}, nil
 }
 
-// Ping reports whether the NATS connection is up.
+// Ping reports whether the job queue works: the NATS connection is up and
+// the stream and consumer exist, or could be recreated.
 func (q *Queue) Ping() error {
-	if !q.nc.IsConnected() {
-		return fmt.Errorf("NATS connection is %s", q.nc.Status())
-	}
-	return nil
+	_, _, err := q.ensure(context.Background())
+	return err
 }
