@@ -165,7 +165,9 @@ func (c *cli) connect(ctx context.Context, cfg config) (*deps, error) {
 		}
 	}
 	closers = append(closers, func() { _ = nc.Drain() })
-	q, err := queue.New(ctx, nc, queue.DefaultConfig())
+	qcfg := queue.DefaultConfig()
+	qcfg.Logger = c.logger
+	q, err := queue.New(ctx, nc, qcfg)
 	if err != nil {
 		closeAll()
 		return nil, err
