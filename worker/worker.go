@@ -31,8 +31,44 @@ type Worker struct {
 	Concurrency int           // evaluations at once; at least 1
 	Heartbeat   time.Duration // how often a running job reports progress
 
+	// RetryDelay is how long a job waits after a failed evaluation before
+	// its next attempt, doubling with each attempt up to MaxRetryDelay
+	// (0: DefaultRetryDelay, DefaultMaxRetryDelay). A database that does
+	// not answer is not such a failure: see OutagePoll.
+	RetryDelay, MaxRetryDelay time.Duration
+	// OutagePoll is the longest a worker waits between tries while its
+	// database does not answer (0: DefaultOutagePoll). It keeps the job
+	// meanwhile, and its ack deadline fresh, and carries on where it
+	// stopped once the database answers: an outage costs a job no
+	// delivery, charges the module nothing, and ends for the worker within
+	// OutagePoll of the database's return.
+	OutagePoll time.Duration
+
 	mu      sync.Mutex
 	benches map[string]scoring.Benchmark // per challenge, so baselines are computed once
+}
+
+// Retry defaults.
+const (
+	DefaultRetryDelay    = 2 * time.Second
+	DefaultMaxRetryDelay = time.Minute
+	DefaultOutagePoll    = time.Second
+)
+
+// retryDelay is the wait before the attempt after attempt: RetryDelay,
+// doubled for each attempt before, at most MaxRetryDelay.
+func (w *Worker) retryDelay(attempt int) time.Duration {
+	d, most := w.RetryDelay, w.MaxRetryDelay
+	if d <= 0 {
+		d = DefaultRetryDelay
+	}
+	if most <= 0 {
+		most = DefaultMaxRetryDelay
+	}
+	for i := 1; i < attempt && d < most; i++ {
+		d *= 2
+	}
+	return min(d, most)
 }
 
 // maxBenches bounds the benchmark cache; past it, the cache starts over.
@@ -128,15 +164,91 @@ func (w *Worker) handle(ctx context.Context, job *queue.Job, log *slog.Logger) {
 		log.Error("evaluation failed on its last attempt", "err", err)
 		ev := arena.Evaluation{Status: arena.StatusFailed, HostFailure: true,
 			Error: fmt.Sprintf("internal error: the evaluation could not complete after %d attempts; this does not count against you", job.Attempt)}
-		if _, ferr := w.Store.Finish(ctx, job.SubmissionID, ev, nil); ferr != nil {
-			log.Error("record failure", "err", ferr)
+		if err := w.reach(ctx, job, log, func() error {
+			_, err := w.Store.Finish(ctx, job.SubmissionID, ev, nil)
+			return err
+		}); err != nil {
+			if ctx.Err() != nil {
+				_ = job.Retry(0)
+				return
+			}
+			log.Error("record failure", "err", err)
 		}
 		w.announce(ctx, job.SubmissionID, log)
 		_ = job.Ack()
 		return
 	}
-	log.Warn("evaluation failed; will retry", "err", err)
-	_ = job.Retry(5 * time.Second)
+	delay := w.retryDelay(job.Attempt)
+	log.Warn("evaluation failed; will retry", "err", err, "in", delay)
+	_ = job.Retry(delay)
+}
+
+// reach calls fn, a database call, and when the database does not answer
+// (an unavailable error) calls it again until it does: after a short
+// wait, doubling up to OutagePoll, keeping the job's ack deadline fresh
+// meanwhile. The host cannot reach its database: that is no fault of the
+// module's, so the outage costs the job no delivery, and the evaluation
+// carries on from where it stopped. It gives up only when ctx is done.
+func (w *Worker) reach(ctx context.Context, job *queue.Job, log *slog.Logger, fn func() error) error {
+	err := fn()
+	if arena.ErrorCode(err) != arena.EUNAVAILABLE {
+		return err
+	}
+	poll := w.OutagePoll
+	if poll <= 0 {
+		poll = DefaultOutagePoll
+	}
+	begin := time.Now()
+	log.Warn("database not answering; keeping the job and trying again", "err", err)
+	stop := w.keepAlive(ctx, job, log)
+	defer stop()
+	wait := max(poll/16, time.Millisecond)
+	for tries := 1; ; tries++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		err = fn()
+		if arena.ErrorCode(err) != arena.EUNAVAILABLE {
+			log.Info("database answers again; carrying on", "waited", time.Since(begin).Round(time.Millisecond), "tries", tries+1)
+			return err
+		}
+		wait = min(2*wait, poll)
+	}
+}
+
+// keepAlive extends the job's ack deadline every heartbeat until the
+// returned function is called.
+func (w *Worker) keepAlive(ctx context.Context, job *queue.Job, log *slog.Logger) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.heartbeatEvery())
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := job.InProgress(); err != nil {
+					log.Warn("heartbeat to queue", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (w *Worker) heartbeatEvery() time.Duration {
+	if w.Heartbeat <= 0 {
+		return 10 * time.Second
+	}
+	return w.Heartbeat
 }
 
 func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger) (err error) {
@@ -145,7 +257,11 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	j, err := w.Store.Job(ctx, job.SubmissionID)
+	var j store.Job
+	err = w.reach(ctx, job, log, func() (err error) {
+		j, err = w.Store.Job(ctx, job.SubmissionID)
+		return err
+	})
 	if arena.ErrorCode(err) == arena.ENOTFOUND {
 		log.Warn("job for an unknown submission; dropped")
 		return nil
@@ -156,7 +272,11 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if j.Submission.Status.Final() {
 		return nil // a redelivery of a job already done
 	}
-	started, err := w.Store.Start(ctx, j.Submission.ID)
+	var started bool
+	err = w.reach(ctx, job, log, func() (err error) {
+		started, err = w.Store.Start(ctx, j.Submission.ID)
+		return err
+	})
 	if err != nil || !started {
 		return err
 	}
@@ -169,7 +289,11 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	var hidden []uint64
 	var commitment string
 	if n := j.Challenge.Rules.HiddenSeeds; n > 0 {
-		secret, err := w.Store.Secret(ctx, store.SecretHiddenSeeds)
+		var secret []byte
+		err := w.reach(ctx, job, log, func() (err error) {
+			secret, err = w.Store.Secret(ctx, store.SecretHiddenSeeds)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -194,7 +318,11 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	champ, err := w.Store.Finish(ctx, j.Submission.ID, ev, &signed)
+	var champ *arena.Champion
+	err = w.reach(ctx, job, log, func() (err error) {
+		champ, err = w.Store.Finish(ctx, j.Submission.ID, ev, &signed)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -242,10 +370,7 @@ func (w *Worker) announceProgress(ctx context.Context, id string, p arena.Progre
 // heartbeat keeps the job's ack deadline and the row's liveness fresh
 // while an evaluation runs; the returned function stops it.
 func (w *Worker) heartbeat(ctx context.Context, job *queue.Job, id string, log *slog.Logger) func() {
-	every := w.Heartbeat
-	if every <= 0 {
-		every = 10 * time.Second
-	}
+	every := w.heartbeatEvery()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
