@@ -281,16 +281,44 @@ func (q *Queue) Jobs(ctx context.Context) (*Jobs, error) {
 		return nil, fmt.Errorf("pull jobs: %w", err)
 	}
 	js.it = it
+	reconnected := q.nc.StatusChanged(nats.CONNECTED)
 	go func() {
-		<-ctx.Done()
-		js.mu.Lock()
-		defer js.mu.Unlock()
-		js.stopped = true
-		if js.it != nil {
-			js.it.Stop()
+		defer q.nc.RemoveStatusListener(reconnected)
+		for {
+			select {
+			case <-ctx.Done():
+				js.mu.Lock()
+				defer js.mu.Unlock()
+				js.stopped = true
+				if js.it != nil {
+					js.it.Stop()
+				}
+				return
+			case _, ok := <-reconnected:
+				if !ok {
+					return
+				}
+				// The server may be a new one, without the stream: the
+				// pull sent on reconnecting finds no consumer and is
+				// lost, and its heartbeats would take a while to be
+				// missed. Make sure they exist, then pull afresh.
+				if _, _, err := q.ensure(ctx); err == nil {
+					js.restart()
+				}
+			}
 		}
 	}()
 	return js, nil
+}
+
+// restart closes the open pull, so that Next opens another.
+func (js *Jobs) restart() {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.it != nil {
+		js.it.Stop()
+		js.it = nil
+	}
 }
 
 func (js *Jobs) open(cons jetstream.Consumer) (jetstream.MessagesContext, error) {

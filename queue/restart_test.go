@@ -49,9 +49,9 @@ func next(t *testing.T, jobs *queue.Jobs, within time.Duration) (*queue.Job, tim
 }
 
 // A NATS server restarted on an empty store has no stream and no
-// consumer. A worker's pull notices (its heartbeats stop), recreates
-// them and pulls again, with nobody's help; a job published afterwards
-// is delivered within seconds.
+// consumer. A worker's pull notices (it reconnects, or its heartbeats
+// stop, or its consumer is deleted), recreates them and pulls again, with
+// nobody's help; a job published afterwards is delivered within seconds.
 func TestWorkersRecreateALostStream(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -126,6 +126,49 @@ func TestWorkersRecreateALostStream(t *testing.T) {
 	}
 	if !after.After(before) {
 		t.Errorf("the recreated stream's creation %s is not after the lost one's %s", after, before)
+	}
+
+	// The stream deleted under a waiting pull, with no reconnection to
+	// tell it: the pull ends, and the worker recreates the stream and
+	// pulls again.
+	go func() {
+		for {
+			j, err := jobs.Next()
+			if err == nil {
+				got <- j
+				return
+			}
+			if err == queue.ErrStopped {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // the pull is waiting
+	if err := js.DeleteStream(ctx, queue.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	deleted := time.Now()
+	for {
+		if _, err := js.Stream(ctx, queue.StreamName); err == nil {
+			break
+		}
+		if time.Since(deleted) > 10*time.Second {
+			t.Fatal("the worker did not recreate the deleted stream within 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("deleted stream recreated by the worker's pull after %s", time.Since(deleted).Round(time.Millisecond))
+	if _, err := js.Publish(ctx, queue.JobSubject, []byte(`{"submission_id":"deleted"}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case j := <-got:
+		if j.SubmissionID != "deleted" {
+			t.Fatalf("job %+v", j)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job published after the deletion was not delivered")
 	}
 }
 
