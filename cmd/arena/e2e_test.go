@@ -388,16 +388,17 @@ func TestEndToEnd(t *testing.T) {
 
 	// A second kind through the same loop: a learning-rate schedule.
 	if code := s.call(t, "POST", "/api/v1/challenges", s.adminKey, "application/json",
-		[]byte(`{"slug":"lr","kind":"lr_schedule","params":{"workloads":["quadratic"],"seeds":[1]}}`), nil); code != 201 {
+		[]byte(`{"slug":"lr","kind":"lr_schedule","params":{"workloads":["quadratic","logistic","mlp","rosenbrock"],"seeds":[1]}}`), nil); code != 201 {
 		t.Fatalf("create lr_schedule challenge: %d", code)
 	}
 	momentum, _ := os.ReadFile(ex["optimizer/momentum"])
 	if code := s.call(t, "POST", "/api/v1/challenges/lr/submissions", aliceKey, "application/wasm", momentum, &e); code != 400 || !strings.Contains(e.Error.Message, "missing export lr_init") {
 		t.Errorf("an optimizer submitted as a schedule: %d %+v", code, e)
 	}
-	out, code = s.arena(t, aliceKey, "submit", "--challenge", "lr", ex["lr_schedule/cosine"], "--wait")
+	// WSD beats the constant rate on the control workloads too (+0.23).
+	out, code = s.arena(t, aliceKey, "submit", "--challenge", "lr", ex["lr_schedule/wsd"], "--wait")
 	if code != 0 || !strings.Contains(out, "scored") {
-		t.Fatalf("cosine schedule: exit %d\n%s", code, out)
+		t.Fatalf("wsd schedule: exit %d\n%s", code, out)
 	}
 	if code := s.call(t, "GET", "/api/v1/challenges/lr/champion", "", "", nil, &champ); code != 200 || champ.Competitor != "alice" {
 		t.Errorf("lr_schedule champion: %d %+v", code, champ)
@@ -632,9 +633,16 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 		}
 		// The crown moves only for a gain of more than the margin (0.01), so
 		// the champion is within it of the best, and above the baseline.
+		// When nothing beats the baseline by the margin (the schedules on a
+		// model this small, still in its early phase, where a constant rate
+		// wins), there is no champion.
 		var champ arena.Champion
 		code := s.call(t, "GET", "/api/v1/challenges/"+slug(kind)+"/champion", "", "", nil, &champ)
-		if best := *subs[best].Score; code != 200 || champ.Score < best-0.01 || champ.Score <= 0.01 {
+		if best := *subs[best].Score; best <= 0.01 {
+			if code != 404 {
+				t.Errorf("%s: champion %d %+v, though the best example scored %v", kind, code, champ, best)
+			}
+		} else if code != 200 || champ.Score < best-0.01 || champ.Score <= 0.01 {
 			t.Errorf("%s: champion %d %+v; the best example scored %v", kind, code, champ, best)
 		}
 
@@ -667,7 +675,7 @@ func TestRoundsRevealSeedsAndRescoreTheChampion(t *testing.T) {
 	const signsgd = "../../examples/optimizer/signsgd.wasm" // hand-written: quick to compile under -race
 	s := startServer(t)
 	key := s.register(t, "erin")
-	spec := `{"slug":"rounds","kind":"optimizer","params":{"workloads":["quadratic"],"seeds":[1],"steps":60}}`
+	spec := `{"slug":"rounds","kind":"optimizer","params":{"workloads":["quadratic","logistic","mlp","rosenbrock"],"seeds":[1],"steps":60}}`
 	s.createChallenge(t, spec)
 	var view struct {
 		SeedCommitment string `json:"seed_commitment"`
