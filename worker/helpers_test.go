@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -37,6 +39,23 @@ func (b *logBuffer) String() string {
 }
 
 func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
+
+// longOutage is the outage ARENA_OUTAGE asks for (say 45s), for the tests
+// that stage one: with it they run at full length with arena serve's
+// settings throughout, as scripts/outage.sh does to measure recovery;
+// without it, for short with short settings, as make test does.
+func longOutage(t *testing.T) (time.Duration, bool) {
+	t.Helper()
+	v := os.Getenv("ARENA_OUTAGE")
+	if v == "" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("ARENA_OUTAGE=%q: want a duration such as 45s", v)
+	}
+	return d, true
+}
 
 // fixture is a database with a challenge and a competitor, and the
 // receipt key, on st.

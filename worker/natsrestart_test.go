@@ -54,9 +54,17 @@ func get(t *testing.T, url, key string) (int, string) {
 func TestServerAndWorkersSurviveNATSLosingItsStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	outage, long := longOutage(t)
 	url := pgtest.NewDatabase(t)
 	srv := natstest.StartServer(t)
 	cfg := queue.Config{AckWait: 2 * time.Second, MaxDeliver: 3, PullHeartbeat: 500 * time.Millisecond}
+	// Sweeps alone would find nothing within the test: only the watch on
+	// the stream can republish.
+	rec := &worker.Reconciler{Interval: time.Hour, QueuedAfter: time.Hour, RunningAfter: time.Hour, StreamCheck: 200 * time.Millisecond}
+	if long { // serve's settings
+		srv.ReconnectWait, cfg = 2*time.Second, queue.DefaultConfig()
+		rec = &worker.Reconciler{Interval: 30 * time.Second, QueuedAfter: time.Minute, RunningAfter: 2 * time.Minute}
+	}
 	// Separate connections, as separate processes have.
 	serverQ, workerQ := srv.Queue(cfg), srv.Queue(cfg)
 	st := openStore(t, url)
@@ -107,10 +115,7 @@ func TestServerAndWorkersSurviveNATSLosingItsStore(t *testing.T) {
 			t.Errorf("worker: %v", err)
 		}
 	})
-	// Sweeps alone would find nothing within the test: only the watch on
-	// the stream can republish.
-	rec := &worker.Reconciler{Store: st, Queue: serverQ, Logger: logs.logger(), Interval: time.Hour,
-		QueuedAfter: time.Hour, RunningAfter: time.Hour, StreamCheck: 200 * time.Millisecond}
+	rec.Store, rec.Queue, rec.Logger = st, serverQ, logs.logger()
 	go rec.Run(wctx)
 
 	first := submit(0)
@@ -137,6 +142,7 @@ func TestServerAndWorkersSurviveNATSLosingItsStore(t *testing.T) {
 		t.Errorf("queue view with NATS down: %d %s", code, body)
 	}
 	during := submit(4)
+	time.Sleep(outage)
 
 	srv.Start(true) // an empty store: no stream, no consumer, no jobs
 	restarted := time.Now()
@@ -163,7 +169,8 @@ func TestServerAndWorkersSurviveNATSLosingItsStore(t *testing.T) {
 			t.Errorf("submission %s: %s %q", id, sub.Status, sub.Error)
 		}
 	}
-	t.Logf("every submission scored %s after the restart", time.Since(restarted).Round(time.Millisecond))
+	t.Logf("NATS down for %s and restarted on an empty store: every submission scored %s after the restart",
+		outage, time.Since(restarted).Round(time.Millisecond))
 	if time.Since(restarted) > 10*time.Second {
 		t.Errorf("recovery took %s; want seconds", time.Since(restarted))
 	}

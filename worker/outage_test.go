@@ -27,7 +27,10 @@ import (
 // with one receipt each, and no job was delivered twice.
 func TestWorkersRideOutADatabaseOutage(t *testing.T) {
 	t.Parallel()
-	const outage = 3 * time.Second
+	outage, long := longOutage(t)
+	if !long {
+		outage = 3 * time.Second
+	}
 	for _, mode := range []string{"hung", "refusing"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
@@ -35,8 +38,12 @@ func TestWorkersRideOutADatabaseOutage(t *testing.T) {
 			url := pgtest.NewDatabase(t)
 			direct := openStore(t, url)
 			proxy, proxied := faultproxy.ForURL(t, url)
-			viaProxy := openStore(t, proxied, store.WithTimeout(300*time.Millisecond))
-			q := natstest.NewQueue(t, queue.Config{AckWait: time.Second, MaxDeliver: 3})
+			dbTimeout, qcfg := 300*time.Millisecond, queue.Config{AckWait: time.Second, MaxDeliver: 3}
+			if long {
+				dbTimeout, qcfg = store.DefaultTimeout, queue.DefaultConfig()
+			}
+			viaProxy := openStore(t, proxied, store.WithTimeout(dbTimeout))
+			q := natstest.NewQueue(t, qcfg)
 			e := fixture(t, direct, q)
 
 			const n = 8
@@ -54,6 +61,9 @@ func TestWorkersRideOutADatabaseOutage(t *testing.T) {
 			w := &worker.Worker{Store: viaProxy, Queue: q, Engine: eng, Signer: e.signer, Logger: logs.logger(), Concurrency: 2,
 				Heartbeat: 200 * time.Millisecond, RetryDelay: 100 * time.Millisecond, MaxRetryDelay: 100 * time.Millisecond,
 				OutagePoll: 200 * time.Millisecond}
+			if long {
+				w.Heartbeat, w.RetryDelay, w.MaxRetryDelay, w.OutagePoll = 0, 0, 0, 0 // serve's
+			}
 			wctx, stop := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			go func() { done <- w.Run(wctx) }()

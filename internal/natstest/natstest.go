@@ -43,6 +43,11 @@ func NewQueue(t testing.TB, cfg queue.Config) *queue.Queue {
 // store directory of its own. Restart stops it and starts a new one on
 // the same port; clients from Connect reconnect to it.
 type Server struct {
+	// ReconnectWait is how long Connect's clients wait between attempts
+	// to reconnect (0: 50 ms; nats.go's default, which arena's own
+	// connections keep, is 2 s).
+	ReconnectWait time.Duration
+
 	t    testing.TB
 	dir  string
 	port int
@@ -112,13 +117,18 @@ func (s *Server) Start(wipe bool) {
 	s.start()
 }
 
-// Connect opens a client connection that reconnects, without limit and
-// quickly, as arena's connections to an external NATS do; it is closed
-// when the test ends.
+// Connect opens a client connection that reconnects without limit, as
+// arena's connections to an external NATS do (and quickly, unless
+// ReconnectWait says otherwise); it is closed when the test ends.
 func (s *Server) Connect() *nats.Conn {
 	s.t.Helper()
-	nc, err := nats.Connect(s.URL(), nats.Name("arena-test"), nats.MaxReconnects(-1),
-		nats.ReconnectWait(50*time.Millisecond), nats.ReconnectJitter(0, 0))
+	opts := []nats.Option{nats.Name("arena-test"), nats.MaxReconnects(-1)}
+	if s.ReconnectWait > 0 {
+		opts = append(opts, nats.ReconnectWait(s.ReconnectWait))
+	} else {
+		opts = append(opts, nats.ReconnectWait(50*time.Millisecond), nats.ReconnectJitter(0, 0))
+	}
+	nc, err := nats.Connect(s.URL(), opts...)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/baseline"
 	"github.com/arena-dev/arena/baseline/tensoropt"
 	"github.com/arena-dev/arena/guest/optimizer"
@@ -66,29 +67,27 @@ func tune(p profile, w io.Writer, only string) error {
 		run  func(task scoring.Task) (float64, error)
 	}
 	var jobs []job
-	for _, g := range optimizerGrids {
-		if only != "" && !selected(only, g.name) {
-			continue
+	// add queues name's grid, each rate scored by score.
+	add := func(kind, name string, grid []float64, score func(lr float64, task scoring.Task) (arena.TaskResult, error)) {
+		if only != "" && !selected(only, name) {
+			return
 		}
-		for _, lr := range gridFor(only, g.name, g.grid) {
-			g, lr := g, lr
-			jobs = append(jobs, job{"optimizer/" + g.name, lr, func(task scoring.Task) (float64, error) {
-				tr, err := scoring.NativeOptimizer(ob, task, g.make(lr))
+		for _, lr := range gridFor(only, name, grid) {
+			jobs = append(jobs, job{kind + "/" + name, lr, func(task scoring.Task) (float64, error) {
+				tr, err := score(lr, task)
 				return tr.Score, err
 			}})
 		}
 	}
+	for _, g := range optimizerGrids {
+		add("optimizer", g.name, g.grid, func(lr float64, task scoring.Task) (arena.TaskResult, error) {
+			return scoring.NativeOptimizer(ob, task, g.make(lr))
+		})
+	}
 	for _, g := range scheduleGrids {
-		if only != "" && !selected(only, g.name) {
-			continue
-		}
-		for _, lr := range gridFor(only, g.name, g.grid) {
-			g, lr := g, lr
-			jobs = append(jobs, job{"lr_schedule/" + g.name, lr, func(task scoring.Task) (float64, error) {
-				tr, err := scoring.NativeSchedule(sb, task, g.make(lr))
-				return tr.Score, err
-			}})
-		}
+		add("lr_schedule", g.name, g.grid, func(lr float64, task scoring.Task) (arena.TaskResult, error) {
+			return scoring.NativeSchedule(sb, task, g.make(lr))
+		})
 	}
 	type key struct {
 		name string
