@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -256,6 +257,10 @@ func (i *Instance) WriteFloat64s(ptr uint32, v []float64) error {
 	if !ok {
 		return i.outOfBounds(ptr, len(v)*8)
 	}
+	if littleEndianHost {
+		copy(buf, float64Bytes(v))
+		return nil
+	}
 	for k, x := range v {
 		binary.LittleEndian.PutUint64(buf[k*8:], math.Float64bits(x))
 	}
@@ -268,10 +273,28 @@ func (i *Instance) ReadFloat64s(ptr uint32, dst []float64) error {
 	if !ok {
 		return i.outOfBounds(ptr, len(dst)*8)
 	}
+	if littleEndianHost {
+		copy(float64Bytes(dst), buf)
+		return nil
+	}
 	for k := range dst {
 		dst[k] = math.Float64frombits(binary.LittleEndian.Uint64(buf[k*8:]))
 	}
 	return nil
+}
+
+// littleEndianHost says Go's float64s are laid out as WebAssembly's
+// little-endian memory holds them, so the buffers copy as bytes: several
+// times faster than converting element by element, which trainers moving
+// millions of parameters a step notice.
+var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// float64Bytes is v's memory as bytes.
+func float64Bytes(v []float64) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*8)
 }
 
 // WriteBytes copies b into memory at ptr.
