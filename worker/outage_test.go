@@ -97,13 +97,12 @@ func TestWorkersRideOutADatabaseOutage(t *testing.T) {
 				if sub.Status != arena.StatusScored || sub.HostFailure || sub.Score == nil {
 					t.Errorf("submission %s after the outage: %s, host failure %v, error %q", id, sub.Status, sub.HostFailure, sub.Error)
 				}
-				// The row counts the starts Postgres ran. Refused, a start
-				// never arrives; hung, one sent on a connection opened
-				// before the hang arrives after it, however long ago its
-				// caller gave up, and the start tried again counts again.
-				if mode == "refusing" && sub.Attempts != 1 {
-					t.Errorf("submission %s: %d attempts; the outage should charge none", id, sub.Attempts)
-				}
+				// (The row's attempts count the starts Postgres ran, which
+				// an outage can make more than the deliveries: a start
+				// whose answer was cut off, or that was sent on a
+				// connection before a hang and arrives after it, however
+				// long ago its caller gave up, is tried again. The
+				// deliveries are checked in the log below.)
 				if sub.FinishedAt != nil {
 					last = max(last, sub.FinishedAt.Sub(restored))
 				}
