@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
@@ -332,7 +333,7 @@ func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, l
 	if err == nil {
 		defer inst.Close(ctx)
 		run.result, err = b.RunTask(inst, task)
-		run.result.Log = inst.Log()
+		run.result.Log = storable(inst.Log())
 		fuel := inst.FuelUsed()
 		run.result.FuelUsed = &fuel
 		run.guest = inst.GuestTime()
@@ -348,12 +349,22 @@ func runTask(ctx context.Context, mod *sandbox.Module, b Benchmark, task Task, l
 		return run, err
 	}
 	run.result.Workload, run.result.Seed = task.Workload, task.Seed
-	run.result.Error = re.Error()
+	run.result.Error = storable(re.Error())
 	if re.Detail != "" {
-		run.result.Log += re.Detail + "\n"
+		run.result.Log += storable(re.Detail) + "\n"
 	}
 	run.timedOut = re.TimedOut
 	return run, nil
+}
+
+// storable makes text a module controls (its log, the messages it traps
+// with) valid UTF-8 without NUL bytes, which Postgres text and jsonb
+// refuse: a module must not be able to make its own result unrecordable.
+func storable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // lossScore compares a final loss with the baseline's on a log scale:
