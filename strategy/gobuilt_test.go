@@ -88,7 +88,7 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sched.Close(ctx)
-		native := &baseline.Cosine{Peak: 0.15, Warmup: 0.05}
+		native := &baseline.Cosine{Peak: baseline.CosinePeak, Warmup: baseline.DefaultWarmup}
 		native.Init(total)
 		for step := range total {
 			got, err := sched.LR(step, 1)
