@@ -7,6 +7,8 @@ import (
 	"github.com/arena-dev/arena/guest/schedule"
 )
 
-func init() { schedule.Register(&baseline.Cosine{Peak: baseline.CosinePeak, Warmup: baseline.DefaultWarmup}) }
+func init() {
+	schedule.Register(&baseline.Cosine{Peak: baseline.CosinePeak, Warmup: baseline.DefaultWarmup})
+}
 
 func main() {}
