@@ -69,7 +69,7 @@ func (p LMParams) validate(steps int) error {
 		return badParam("corpus", "must be %q or %q, got %q", CorpusReal, CorpusSynthetic, p.Corpus)
 	}
 	if err := p.config().Validate(); err != nil {
-		if fe, ok := err.(*lm.FieldError); ok {
+		if fe := (*lm.FieldError)(nil); errors.As(err, &fe) {
 			return badParam(fe.Field, "%s", fe.Message)
 		}
 		return badParam("width", "%v", err)
@@ -91,9 +91,6 @@ func (p LMParams) validate(steps int) error {
 	}
 	return nil
 }
-
-// errDiverged says a run's loss stopped being finite.
-var errDiverged = errors.New("diverged")
 
 // lmRun is one task's training run: the model, the data and the batches.
 // The data, the initialization and the order of batches depend only on

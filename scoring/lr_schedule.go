@@ -86,20 +86,20 @@ func (b *lrScheduleBench) trainWith(task Task, r rates) (float64, error) {
 }
 
 // lmCurve trains the task's LM with the host's AdamW at the rates r
-// gives, and returns the held-out curve.
-func (b *lrScheduleBench) lmCurve(task Task, r rates) ([]arena.CurvePoint, error) {
+// gives; see curveRun for what it returns.
+func (b *lrScheduleBench) lmCurve(task Task, r rates) ([]arena.CurvePoint, bool, error) {
 	run, err := newLMRun(b.p.LMParams, b.p.Steps, task.Seed)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	total := b.p.Steps
 	ts := hostTensors(run.model.Config().Table())
 	opt := tensoropt.NewAdamW(0)
 	opt.Init(ts, total)
 	if err := r.init(total); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	curve, diverged, err := run.curveRun(func(t int, params, grads []float64, loss float64) error {
+	return run.curveRun(func(t int, params, grads []float64, loss float64) error {
 		rate, err := r.lr(t, total, loss)
 		if err != nil {
 			return err
@@ -108,13 +108,6 @@ func (b *lrScheduleBench) lmCurve(task Task, r rates) ([]arena.CurvePoint, error
 		opt.StepLR(t, ts, rate)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if diverged {
-		return curve, errDiverged
-	}
-	return curve, nil
 }
 
 // nativeRates runs a schedule natively.
@@ -133,7 +126,7 @@ func nativeRates(s interface {
 func (b *lrScheduleBench) baseline(task Task) baselineRun {
 	return b.baselines.get(task, func() baselineRun {
 		if task.Workload == LMWorkload {
-			curve, _ := b.lmCurve(task, nativeRates(&baseline.Constant{Rate: baseline.LMConstantLR}))
+			curve, _, _ := b.lmCurve(task, nativeRates(&baseline.Constant{Rate: baseline.LMConstantLR}))
 			return baselineRun{curve: curve}
 		}
 		loss, _ := b.trainWith(task, nativeRates(&baseline.Constant{Rate: baseline.ConstantLR}))
@@ -151,11 +144,11 @@ func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.Task
 		lr: func(t, total int, loss float64) (float64, error) { return sched.LR(t, loss) },
 	}
 	if task.Workload == LMWorkload {
-		curve, err := b.lmCurve(task, guest)
-		if err != nil && err != errDiverged {
+		curve, diverged, err := b.lmCurve(task, guest)
+		if err != nil {
 			return arena.TaskResult{}, err
 		}
-		return targetResult(task, b.p.Steps, curve, b.baseline(task).curve, err == errDiverged), nil
+		return targetResult(task, b.p.Steps, curve, b.baseline(task).curve, diverged), nil
 	}
 	loss, err := b.trainWith(task, guest)
 	if err != nil {

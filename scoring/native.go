@@ -19,13 +19,13 @@ func NativeOptimizer(b Benchmark, task Task, opt optimizer.TensorOptimizer) (are
 	if !ok || task.Workload != LMWorkload {
 		return arena.TaskResult{}, fmt.Errorf("native optimizers run on the %s workload of the %s kind", LMWorkload, OptimizerKind)
 	}
-	curve, err := ob.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
+	curve, diverged, err := ob.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
 		return nativeStepper(opt, table, ob.p.Steps), nil
 	})
-	if err != nil && err != errDiverged {
+	if err != nil {
 		return arena.TaskResult{}, err
 	}
-	return targetResult(task, ob.p.Steps, curve, ob.baseline(task).curve, err == errDiverged), nil
+	return targetResult(task, ob.p.Steps, curve, ob.baseline(task).curve, diverged), nil
 }
 
 // NativeSchedule scores s on one task of an lr_schedule benchmark.
@@ -41,9 +41,9 @@ func NativeSchedule(b Benchmark, task Task, s schedule.Schedule) (arena.TaskResu
 		}
 		return lossResult(task, loss, sb.baseline(task).loss), nil
 	}
-	curve, err := sb.lmCurve(task, nativeRates(s))
-	if err != nil && err != errDiverged {
+	curve, diverged, err := sb.lmCurve(task, nativeRates(s))
+	if err != nil {
 		return arena.TaskResult{}, err
 	}
-	return targetResult(task, sb.p.Steps, curve, sb.baseline(task).curve, err == errDiverged), nil
+	return targetResult(task, sb.p.Steps, curve, sb.baseline(task).curve, diverged), nil
 }

@@ -218,7 +218,7 @@ func nativeStepper(opt optimizer.TensorOptimizer, table []arena.Tensor, steps in
 func (b *optimizerBench) baseline(task Task) baselineRun {
 	return b.baselines.get(task, func() baselineRun {
 		if task.Workload == LMWorkload {
-			curve, _ := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
+			curve, _, _ := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
 				return nativeStepper(tensoropt.NewAdamW(baseline.AdamWLR), table, b.p.Steps), nil
 			})
 			return baselineRun{curve: curve}
@@ -231,39 +231,33 @@ func (b *optimizerBench) baseline(task Task) baselineRun {
 	})
 }
 
-// lmCurve trains the task's LM with the optimizer newStep makes.
-func (b *optimizerBench) lmCurve(task Task, newStep func(table []arena.Tensor) (lmStepper, error)) ([]arena.CurvePoint, error) {
+// lmCurve trains the task's LM with the optimizer newStep makes; see
+// curveRun for what it returns.
+func (b *optimizerBench) lmCurve(task Task, newStep func(table []arena.Tensor) (lmStepper, error)) ([]arena.CurvePoint, bool, error) {
 	run, err := newLMRun(b.p.LMParams, b.p.Steps, task.Seed)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	step, err := newStep(run.model.Config().Table())
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	curve, diverged, err := run.curveRun(step)
-	if err != nil {
-		return nil, err
-	}
-	if diverged {
-		return curve, errDiverged
-	}
-	return curve, nil
+	return run.curveRun(step)
 }
 
 func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
 	if task.Workload == LMWorkload {
-		curve, err := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
+		curve, diverged, err := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
 			opt, err := NewGuestTensorOptimizer(inst, table, b.p.Steps)
 			if err != nil {
 				return nil, err
 			}
 			return opt.Step, nil
 		})
-		if err != nil && err != errDiverged {
+		if err != nil {
 			return arena.TaskResult{}, err
 		}
-		return targetResult(task, b.p.Steps, curve, b.baseline(task).curve, err == errDiverged), nil
+		return targetResult(task, b.p.Steps, curve, b.baseline(task).curve, diverged), nil
 	}
 	var opt *GuestOptimizer
 	loss, err := b.p.train(task,

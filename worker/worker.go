@@ -174,7 +174,7 @@ func (w *Worker) handle(ctx context.Context, job *queue.Job, log *slog.Logger) {
 			}
 			log.Error("record failure", "err", err)
 		}
-		w.announce(ctx, job.SubmissionID, log)
+		w.announce(ctx, job.SubmissionID, nil, log)
 		_ = job.Ack()
 		return
 	}
@@ -280,7 +280,7 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if err != nil || !started {
 		return err
 	}
-	w.announce(ctx, j.Submission.ID, log)
+	w.announce(ctx, j.Submission.ID, nil, log)
 	bench, err := w.benchmark(j.Challenge)
 	if err != nil {
 		return err
@@ -305,7 +305,7 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	ev, err := scoring.EvaluateWith(ctx, w.Engine, bench, j.Challenge.Limits, j.Module, hidden, scoring.Options{
 		Progress: func(done, total int, task arena.TaskResult) {
 			log.Info("task done", "done", done, "of", total, "workload", task.Workload, "score", task.Score, "error", task.Error)
-			w.announceProgress(ctx, j.Submission.ID, arena.Progress{TasksDone: done, Tasks: total}, log)
+			w.announce(ctx, j.Submission.ID, &arena.Progress{TasksDone: done, Tasks: total}, log)
 		},
 	})
 	stop()
@@ -326,7 +326,7 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	w.announce(ctx, j.Submission.ID, log)
+	w.announce(ctx, j.Submission.ID, nil, log)
 	log.Info("evaluated", "status", ev.Status, "score", func() any {
 		if ev.Score == nil {
 			return "none" // a pointer would print as its address
@@ -343,27 +343,16 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 }
 
 // announce tells a submission's watchers where it is now, as the record
-// says. Events are a courtesy: a lost one costs a watcher a poll.
-func (w *Worker) announce(ctx context.Context, id string, log *slog.Logger) {
+// says, with how far a running evaluation has got when progress is set.
+// Events are a courtesy: a lost one costs a watcher a poll.
+func (w *Worker) announce(ctx context.Context, id string, progress *arena.Progress, log *slog.Logger) {
 	sub, err := w.Store.Summary(ctx, id)
 	if err == nil {
+		sub.Progress = progress
 		err = w.Queue.PublishSubmission(sub)
 	}
 	if err != nil {
 		log.Warn("announce status", "err", err)
-	}
-}
-
-// announceProgress tells a running submission's watchers how many of its
-// tasks are done.
-func (w *Worker) announceProgress(ctx context.Context, id string, p arena.Progress, log *slog.Logger) {
-	sub, err := w.Store.Summary(ctx, id)
-	if err == nil {
-		sub.Progress = &p
-		err = w.Queue.PublishSubmission(sub)
-	}
-	if err != nil {
-		log.Warn("announce progress", "err", err)
 	}
 }
 
