@@ -219,29 +219,10 @@ func (w *Worker) reach(ctx context.Context, job *queue.Job, log *slog.Logger, fn
 }
 
 // keepAlive extends the job's ack deadline every heartbeat until the
-// returned function is called.
+// returned function is called (the row is not touched: the database may
+// be what is being waited for).
 func (w *Worker) keepAlive(ctx context.Context, job *queue.Job, log *slog.Logger) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(w.heartbeatEvery())
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := job.InProgress(); err != nil {
-					log.Warn("heartbeat to queue", "err", err)
-				}
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
+	return w.heartbeat(ctx, job, "", log)
 }
 
 func (w *Worker) heartbeatEvery() time.Duration {
@@ -356,8 +337,9 @@ func (w *Worker) announce(ctx context.Context, id string, progress *arena.Progre
 	}
 }
 
-// heartbeat keeps the job's ack deadline and the row's liveness fresh
-// while an evaluation runs; the returned function stops it.
+// heartbeat keeps the job's ack deadline and, given a submission id, the
+// row's liveness fresh while an evaluation runs; the returned function
+// stops it.
 func (w *Worker) heartbeat(ctx context.Context, job *queue.Job, id string, log *slog.Logger) func() {
 	every := w.heartbeatEvery()
 	done := make(chan struct{})
@@ -376,6 +358,9 @@ func (w *Worker) heartbeat(ctx context.Context, job *queue.Job, id string, log *
 			case <-t.C:
 				if err := job.InProgress(); err != nil {
 					log.Warn("heartbeat to queue", "err", err)
+				}
+				if id == "" {
+					continue
 				}
 				if err := w.Store.Heartbeat(ctx, id); err != nil {
 					log.Warn("heartbeat to store", "err", err)
