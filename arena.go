@@ -241,6 +241,10 @@ type Training struct {
 	EstimatedSteps *float64     `json:"estimated_steps,omitempty"`
 	Curve          []CurvePoint `json:"curve"`
 	BaselineCurve  []CurvePoint `json:"baseline_curve"`
+	// DenseLoss is the final held-out loss of the same training without
+	// compression (grad_compression): what the task's loss and the
+	// target are worth next to it. Nil for the other kinds.
+	DenseLoss *float64 `json:"dense_loss,omitempty"`
 }
 
 // WithoutCurves is a copy of t without its curves (nil stays nil).

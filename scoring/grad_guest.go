@@ -5,18 +5,43 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
 )
 
 // The gradient compression kind's adapters: a worker's and the
 // aggregator's side of a module (see guest.go for the other kinds').
 
+// The gradient compression kind's exports. A module exports gc_compress,
+// gc_decompress and at least one of gc_init (ABI v1) and gc_init2 (ABI
+// v2, with the tensor table); when it has both, gc_init2 is the one
+// called. See docs/grad_compression.md.
+const (
+	GCInit       = "gc_init"       // gc_init(worker i32, workers i32, n i32, budget i32)
+	GCInit2      = "gc_init2"      // gc_init2(worker i32, workers i32, n i32, budget i32, table i32, count i32, steps i32)
+	GCCompress   = "gc_compress"   // gc_compress(t i32, grad i32, n i32, out i32, budget i32) -> i32
+	GCDecompress = "gc_decompress" // gc_decompress(worker i32, t i32, msg i32, size i32, out i32, n i32)
+)
+
 // GradCompressionABI is what a gradient compression module must export.
-var GradCompressionABI = sandbox.ABI{Funcs: []sandbox.Func{
-	{Name: "gc_init", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
-	{Name: "gc_compress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
-	{Name: "gc_decompress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
-}}
+var GradCompressionABI = sandbox.ABI{
+	Funcs: []sandbox.Func{
+		{Name: GCInit, Params: i32s(4), Optional: true},
+		{Name: GCInit2, Params: i32s(7), Optional: true},
+		{Name: GCCompress, Params: i32s(5), Results: i32s(1)},
+		{Name: GCDecompress, Params: i32s(6)},
+	},
+	AnyOf: [][]string{{GCInit, GCInit2}},
+}
+
+// i32s is n i32 value types.
+func i32s(n int) []api.ValueType {
+	t := make([]api.ValueType, n)
+	for i := range t {
+		t[i] = api.ValueTypeI32
+	}
+	return t
+}
 
 // checkGradShape refuses shapes the gradient ABI cannot carry.
 func checkGradShape(workers, n, budget int) error {
@@ -40,9 +65,26 @@ type GuestGradWorker struct {
 	msg             []byte
 }
 
-// NewGuestGradWorker allocates the worker's gradient and message buffers
-// and calls gc_init(worker, workers, n, budget).
+// NewGuestGradWorker sets worker up for flat gradients of n values: it
+// is NewGuestTensorGradWorker(inst, worker, workers, FlatTable(n), budget, 0).
 func NewGuestGradWorker(inst *sandbox.Instance, worker, workers, n, budget int) (*GuestGradWorker, error) {
+	if err := checkGradShape(workers, n, budget); err != nil {
+		return nil, err
+	}
+	return NewGuestTensorGradWorker(inst, worker, workers, FlatTable(n), budget, 0)
+}
+
+// NewGuestTensorGradWorker sets worker (0 to workers-1) up for gradients
+// of the parameters table describes, in a run of steps steps (0 when
+// unknown). It checks the table, allocates the gradient's and the
+// message's buffers (8n and budget bytes, in that order) and initializes
+// the module: gc_init2 with the table (allocated last) when it exports
+// it, else gc_init(worker, workers, n, budget).
+func NewGuestTensorGradWorker(inst *sandbox.Instance, worker, workers int, table []arena.Tensor, budget, steps int) (*GuestGradWorker, error) {
+	n, err := CheckTensorTable(table)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkGradShape(workers, n, budget); err != nil {
 		return nil, err
 	}
@@ -50,14 +92,33 @@ func NewGuestGradWorker(inst *sandbox.Instance, worker, workers, n, budget int) 
 		return nil, fmt.Errorf("worker %d of %d", worker, workers)
 	}
 	w := &GuestGradWorker{inst: inst, worker: worker, budget: budget}
-	var err error
 	if w.gradPtr, w.outPtr, err = alloc2(inst, 8*n, budget); err != nil {
 		return nil, err
 	}
-	if _, err := inst.Call("gc_init", uint64(worker), uint64(workers), uint64(n), uint64(budget)); err != nil {
-		return nil, err
+	return w, gradInit(inst, worker, workers, table, n, budget, steps)
+}
+
+// gradInit calls gc_init2 or gc_init, whichever the module has (gc_init2
+// when both).
+func gradInit(inst *sandbox.Instance, worker, workers int, table []arena.Tensor, n, budget, steps int) error {
+	if steps < 0 || steps > 1<<31-1 {
+		return fmt.Errorf("a run of 0 (unknown) to %d steps, not %d", 1<<31-1, steps)
 	}
-	return w, nil
+	who := uint64(uint32(int32(worker))) // -1, the aggregator, as an i32
+	if !inst.HasExport(GCInit2) {
+		_, err := inst.Call(GCInit, who, uint64(workers), uint64(n), uint64(budget))
+		return err
+	}
+	enc := EncodeTensorTable(table)
+	ptr, err := inst.Alloc(uint32(len(enc)))
+	if err != nil {
+		return err
+	}
+	if err := inst.WriteBytes(ptr, enc); err != nil {
+		return err
+	}
+	_, err = inst.Call(GCInit2, who, uint64(workers), uint64(n), uint64(budget), uint64(ptr), uint64(len(table)), uint64(steps))
+	return err
 }
 
 // Compress turns step t's gradient into a message of at most the budget.
@@ -66,13 +127,13 @@ func (w *GuestGradWorker) Compress(t int, grad []float64) ([]byte, error) {
 	if err := w.inst.WriteFloat64s(w.gradPtr, grad); err != nil {
 		return nil, err
 	}
-	res, err := w.inst.Call("gc_compress", uint64(t), uint64(w.gradPtr), uint64(len(grad)), uint64(w.outPtr), uint64(w.budget))
+	res, err := w.inst.Call(GCCompress, uint64(t), uint64(w.gradPtr), uint64(len(grad)), uint64(w.outPtr), uint64(w.budget))
 	if err != nil {
 		return nil, err
 	}
 	size := int32(res[0])
 	if size < 0 || int(size) > w.budget {
-		return nil, &sandbox.RunError{Func: "gc_compress", Reason: fmt.Sprintf("worker %d returned a message of %d bytes at step %d; the budget is %d", w.worker, size, t, w.budget)}
+		return nil, &sandbox.RunError{Func: GCCompress, Reason: fmt.Sprintf("worker %d returned a message of %d bytes at step %d; the budget is %d", w.worker, size, t, w.budget)}
 	}
 	w.msg, err = w.inst.ReadBytes(w.outPtr, int(size), w.msg)
 	return w.msg, err
@@ -86,22 +147,31 @@ type GuestGradAggregator struct {
 	msgPtr, decPtr uint32
 }
 
-// NewGuestGradAggregator allocates the aggregator's buffers and calls
-// gc_init(-1, workers, n, budget).
+// NewGuestGradAggregator sets the aggregator up for flat gradients of n
+// values: NewGuestTensorGradAggregator(inst, workers, FlatTable(n), budget, 0).
 func NewGuestGradAggregator(inst *sandbox.Instance, workers, n, budget int) (*GuestGradAggregator, error) {
 	if err := checkGradShape(workers, n, budget); err != nil {
 		return nil, err
 	}
+	return NewGuestTensorGradAggregator(inst, workers, FlatTable(n), budget, 0)
+}
+
+// NewGuestTensorGradAggregator allocates the aggregator's message and
+// output buffers (budget and 8n bytes, in that order) and initializes the
+// module as worker -1, as NewGuestTensorGradWorker does a worker.
+func NewGuestTensorGradAggregator(inst *sandbox.Instance, workers int, table []arena.Tensor, budget, steps int) (*GuestGradAggregator, error) {
+	n, err := CheckTensorTable(table)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkGradShape(workers, n, budget); err != nil {
+		return nil, err
+	}
 	a := &GuestGradAggregator{inst: inst, budget: budget}
-	var err error
 	if a.msgPtr, a.decPtr, err = alloc2(inst, budget, 8*n); err != nil {
 		return nil, err
 	}
-	aggregator := int32(-1) // gc_init's worker index for the aggregator
-	if _, err := inst.Call("gc_init", uint64(uint32(aggregator)), uint64(workers), uint64(n), uint64(budget)); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return a, gradInit(inst, -1, workers, table, n, budget, steps)
 }
 
 // Decompress decodes worker's message of step t into out.
@@ -112,7 +182,7 @@ func (a *GuestGradAggregator) Decompress(worker, t int, msg []byte, out []float6
 	if err := a.inst.WriteBytes(a.msgPtr, msg); err != nil {
 		return err
 	}
-	if _, err := a.inst.Call("gc_decompress", uint64(worker), uint64(t), uint64(a.msgPtr), uint64(len(msg)), uint64(a.decPtr), uint64(len(out))); err != nil {
+	if _, err := a.inst.Call(GCDecompress, uint64(worker), uint64(t), uint64(a.msgPtr), uint64(len(msg)), uint64(a.decPtr), uint64(len(out))); err != nil {
 		return err
 	}
 	return a.inst.ReadFloat64s(a.decPtr, out)
