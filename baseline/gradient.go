@@ -58,7 +58,7 @@ func (f *feedback) send(on bool, owed []float64, i int) float32 {
 }
 
 // The error-feedback decays examples/grad_compression/topk-ef and randk-ef
-// ship, each the best of {0.5, 0.8, 1} on the public seeds of the LM
+// ship, each the best of {0.5, 0.8, 1} on public seed 1 of the LM
 // workload (docs/tuning.md): under the host's outer AdamW a residual with
 // a long memory arrives in late bursts, which Adam's per-coordinate
 // normalization under-weights, and random-k revisits a coordinate least

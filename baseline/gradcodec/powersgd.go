@@ -48,11 +48,14 @@ type PowerSGD struct {
 	vec     []float64 // scratch: a whole tensor, dequantized
 }
 
-// NewPowerSGD is the shipped example's settings: rank 4 at 4 bits a
-// factor value, two iterations a step, classic error feedback (decay 1).
-// At the default 32× budget of the LM, rank 4 at 4 bits fits where rank
-// 2 at 8 bits would, and ends nearer the dense run (docs/tuning.md).
-func NewPowerSGD() *PowerSGD { return &PowerSGD{Rank: 4, Beta: 1, Bits: 4, Iterations: 2} }
+// NewPowerSGD is the shipped example's settings: rank 2 (the paper's
+// default), classic error feedback (decay 1), factor values at 4 bits,
+// and two subspace iterations a step, which cost the peer compute but no
+// bytes. Rank 4 ends nearer the dense run but costs more fuel than a
+// task's default budget holds: every one of the eight peers'
+// factorizations and the aggregator's eight reconstructions costs
+// O(n·rank) multiply-adds a step (docs/tuning.md).
+func NewPowerSGD() *PowerSGD { return &PowerSGD{Rank: 2, Beta: 1, Bits: 4, Iterations: 2} }
 
 // factored reports whether t is sent as rank-r factors rather than whole.
 func factored(t gradient.Tensor, r int) bool {
@@ -124,55 +127,51 @@ func (c *PowerSGD) Init(_, _ int, tensors []gradient.Tensor, budget, _ int) {
 	c.qq = make([]float64, widest*c.rank)
 }
 
-// orthonormalize makes the r columns of p (rows × r, row-major)
-// orthonormal by modified Gram–Schmidt; a column that vanishes stays 0.
+// Factors are stored column by column: column j of an n × r factor f is
+// f[j·n : (j+1)·n], so every inner loop below runs over contiguous
+// memory, which a Go-built guest pays for least.
+
+// orthonormalize makes the r columns of p (rows × r) orthonormal by
+// modified Gram–Schmidt; a column that vanishes stays 0.
 func orthonormalize(p []float64, rows, r int) {
 	for j := range r {
+		pj := p[j*rows : (j+1)*rows]
 		for k := range j {
+			pk := p[k*rows : (k+1)*rows][:len(pj)]
 			var dot float64
-			for i := range rows {
-				dot += float64(p[i*r+j] * p[i*r+k])
+			for i, x := range pj {
+				dot += float64(x * pk[i])
 			}
-			for i := range rows {
-				p[i*r+j] -= float64(dot * p[i*r+k])
+			for i := range pj {
+				pj[i] -= float64(dot * pk[i])
 			}
 		}
 		var norm float64
-		for i := range rows {
-			norm += float64(p[i*r+j] * p[i*r+j])
+		for _, x := range pj {
+			norm += float64(x * x)
 		}
 		norm = math.Sqrt(norm)
 		if norm < 1e-30 {
-			for i := range rows {
-				p[i*r+j] = 0
-			}
+			clear(pj)
 			continue
 		}
-		for i := range rows {
-			p[i*r+j] /= norm
+		for i := range pj {
+			pj[i] /= norm
 		}
 	}
 }
 
 // quantizeColumns writes the r columns of f (n × r) as r float32 scales
-// then n·r codes of bits bits, row-major, into out (zeroed), and leaves in
-// deq what they decode to.
+// then n·r codes of bits bits, column by column, into out (zeroed), and
+// leaves in deq what they decode to.
 func quantizeColumns(f []float64, n, r, bits int, out []byte, deq []float64) []byte {
 	scales := out[:r*scaleBytes]
 	for j := range r {
-		var m float64
-		for i := range n {
-			m = max(m, math.Abs(f[i*r+j]))
-		}
-		s := float32(m)
-		if float64(s) < m {
-			s = math.Nextafter32(s, float32(math.Inf(1)))
-		}
-		putScale(scales[j*scaleBytes:], s)
+		putScale(scales[j*scaleBytes:], absMaxScale(f[j*n:(j+1)*n]))
 	}
 	vals := out[r*scaleBytes : r*scaleBytes+codeBytes(n*r, bits)]
 	for i := range n * r {
-		s := getScale(scales[i%r*scaleBytes:])
+		s := getScale(scales[i/n*scaleBytes:])
 		if bits == 8 {
 			q := logEncode(f[i], s)
 			vals[i] = q
@@ -190,7 +189,7 @@ func quantizeColumns(f []float64, n, r, bits int, out []byte, deq []float64) []b
 func dequantizeColumns(in []byte, n, r, bits int, deq []float64) []byte {
 	scales, vals := in[:r*scaleBytes], in[r*scaleBytes:r*scaleBytes+codeBytes(n*r, bits)]
 	for i := range n * r {
-		s := getScale(scales[i%r*scaleBytes:])
+		s := getScale(scales[i/n*scaleBytes:])
 		if bits == 8 {
 			deq[i] = logDecode(vals[i], s)
 		} else {
@@ -254,40 +253,81 @@ func (c *PowerSGD) Compress(_ int, grad []float64, out []byte) int {
 		rest = quantizeColumns(p, rows, r, c.Bits, rest, pq)
 		rest = quantizeColumns(q, cols, r, c.Bits, rest, qq)
 		// The residual: M minus what the aggregator will decode.
-		for i := range rows {
-			for k := range cols {
-				var s float64
-				for j := range r {
-					s += float64(pq[i*r+j] * qq[k*r+j])
-				}
-				m[i*cols+k] -= s
-			}
-		}
+		lowRank(m, rows, cols, r, pq, qq, true)
 	}
 	return c.size
+}
+
+// dot is Σ a[k]·b[k] over a's length (b at least as long), in four
+// running sums, k mod 4, added pairwise at the end: unrolled, the loop
+// costs a Go-built guest about half the fuel a multiply-add.
+func dot(a, b []float64) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	k := 0
+	for ; k+4 <= len(a); k += 4 {
+		a4, b4 := a[k:k+4:k+4], b[k:k+4:k+4]
+		s0 += float64(a4[0] * b4[0])
+		s1 += float64(a4[1] * b4[1])
+		s2 += float64(a4[2] * b4[2])
+		s3 += float64(a4[3] * b4[3])
+	}
+	for ; k < len(a); k++ {
+		s0 += float64(a[k] * b[k])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// axpy adds s·x to y, unrolled as dot is.
+func axpy(y []float64, s float64, x []float64) {
+	y = y[:len(x)]
+	k := 0
+	for ; k+4 <= len(x); k += 4 {
+		x4, y4 := x[k:k+4:k+4], y[k:k+4:k+4]
+		y4[0] += float64(s * x4[0])
+		y4[1] += float64(s * x4[1])
+		y4[2] += float64(s * x4[2])
+		y4[3] += float64(s * x4[3])
+	}
+	for ; k < len(x); k++ {
+		y[k] += float64(s * x[k])
+	}
 }
 
 // iterate is one step of subspace iteration on m (rows × cols) from q
 // (cols × r): P = M·Q into p, orthonormalized, then Q = Mᵀ·P̂ into q.
 func (c *PowerSGD) iterate(m []float64, rows, cols int, q, p []float64) {
 	r := c.rank
-	for i := range rows {
-		for j := range r {
-			var s float64
-			for k := range cols {
-				s += float64(m[i*cols+k] * q[k*r+j])
-			}
-			p[i*r+j] = s
+	for j := range r {
+		qj, pj := q[j*cols:(j+1)*cols], p[j*rows:(j+1)*rows]
+		for i := range pj {
+			pj[i] = dot(m[i*cols:(i+1)*cols], qj)
 		}
 	}
 	orthonormalize(p, rows, r)
-	for k := range cols {
+	clear(q[:cols*r])
+	for j := range r {
+		qj, pj := q[j*cols:(j+1)*cols], p[j*rows:(j+1)*rows]
+		for i, a := range pj {
+			axpy(qj, a, m[i*cols:(i+1)*cols])
+		}
+	}
+}
+
+// lowRank sets (sub false) or subtracts from (sub true) o, rows × cols,
+// the product P·Qᵀ of p (rows × r) and q (cols × r).
+func lowRank(o []float64, rows, cols, r int, p, q []float64, sub bool) {
+	if !sub {
+		clear(o[:rows*cols])
+	}
+	for i := range rows {
+		row := o[i*cols : (i+1)*cols]
 		for j := range r {
-			var s float64
-			for i := range rows {
-				s += float64(m[i*cols+k] * p[i*r+j])
+			a := p[j*rows+i]
+			if sub {
+				a = -a
 			}
-			q[k*r+j] = s
+			axpy(row, a, q[j*cols:(j+1)*cols])
 		}
 	}
 }
@@ -312,14 +352,6 @@ func (c *PowerSGD) Decompress(_, _ int, msg []byte, out []float64) {
 		pq, qq := c.pq[:rows*r], c.qq[:cols*r]
 		rest = dequantizeColumns(rest, rows, r, c.Bits, pq)
 		rest = dequantizeColumns(rest, cols, r, c.Bits, qq)
-		for i := range rows {
-			for k := range cols {
-				var s float64
-				for j := range r {
-					s += float64(pq[i*r+j] * qq[k*r+j])
-				}
-				o[i*cols+k] = s
-			}
-		}
+		lowRank(o, rows, cols, r, pq, qq, false)
 	}
 }

@@ -48,12 +48,12 @@ func run() error {
 		total, guest, first time.Duration
 	}
 	var costs []costRow
-	fmt.Println("The optimizer and lr_schedule kinds' examples are scored by `make validity`, into docs/validity.md.")
+	fmt.Println("The optimizer, lr_schedule and grad_compression kinds' examples are scored by `make validity`, into docs/validity.md.")
 	fmt.Println()
 	fmt.Println("| kind | example | score | per workload (mean task score) |")
 	fmt.Println("|---|---|---:|---|")
 	for _, e := range list {
-		if e.Kind == scoring.OptimizerKind || e.Kind == scoring.LRScheduleKind {
+		if e.Kind == scoring.OptimizerKind || e.Kind == scoring.LRScheduleKind || e.Kind == scoring.GradCompressionKind {
 			continue // the LM kinds: make validity scores them, into docs/validity.md
 		}
 		path, err := examples.Build(ctx, e, dir)

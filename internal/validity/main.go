@@ -85,10 +85,13 @@ type profile struct {
 	optimizer string // params of the optimizer kind's LM
 	schedule  string // params of the lr_schedule kind's LM
 	control   string // params of the negative control (optimizer kind)
+	// gradCompression: params of the grad_compression kind ("" leaves
+	// the kind out; grad_compression.go).
+	gradCompression string
 }
 
 func defaultProfile() profile {
-	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`}
+	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`, gradCompression: `{}`}
 }
 
 // result is one example's evaluation.
@@ -189,7 +192,10 @@ func run(ctx context.Context, p profile, logf func(string)) (*report, error) {
 			return nil, err
 		}
 	}
-	rep.checks = rep.assess()
+	if err := gradRun(p, score); err != nil {
+		return nil, err
+	}
+	rep.checks = append(rep.assess(), rep.gradAssess()...)
 	rep.took = time.Since(begin)
 	return rep, nil
 }
@@ -266,6 +272,7 @@ func (r *report) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\nParameters: `%s`\n", compactJSON(r.params[sect.key]))
 	}
+	r.gradWrite(w)
 	fmt.Fprintf(w, "\n## How the rates were chosen\n\n")
 	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")
 	for _, g := range optimizerGrids {

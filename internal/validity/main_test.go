@@ -12,7 +12,9 @@ func TestPublishedOrderingsHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scores every reference example")
 	}
-	rep, err := run(context.Background(), defaultProfile(), func(s string) { t.Log(s) })
+	p := defaultProfile()
+	p.gradCompression = "" // TestGradCompressionOrderingsHold checks that kind, natively
+	rep, err := run(context.Background(), p, func(s string) { t.Log(s) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,5 +27,23 @@ func TestPublishedOrderingsHold(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log("\n" + b.String())
+	}
+}
+
+// TestGradCompressionOrderingsHold checks the grad_compression kind's
+// orderings on the default workload's first public seed, natively (the
+// modules score the same, bit for bit): about a CPU-minute.
+func TestGradCompressionOrderingsHold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the default LM with every gradient compressor")
+	}
+	checks, err := gradNativeChecks(defaultProfile().gradCompression, []uint64{1}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s: %s", c.claim, c.measured)
+		}
 	}
 }

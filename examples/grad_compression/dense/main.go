@@ -1,8 +1,8 @@
-// Command dense sends every gradient coordinate, as float32 (or bfloat16
-// when only 2 bytes a coordinate fit): at a budget of 4 bytes a parameter
-// it trains as the uncompressed run does, the sanity check of the
-// aggregation path. The default budget is 32 times smaller, so it fails
-// there, saying so.
+// Command dense sends every gradient coordinate, as float64 (float32 or
+// bfloat16 when only 4 or 2 bytes a coordinate fit): at a budget of 8
+// bytes a parameter it trains exactly as the uncompressed run does, the
+// sanity check of the aggregation path. The default budget is 64 times
+// smaller, so it fails there, saying so.
 package main
 
 import (
