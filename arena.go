@@ -161,6 +161,9 @@ const DefaultFuelPerTask = 30_000_000_000
 // collection up for tens of seconds at worst (the README says so).
 const MaxFuelPerTask = 1e11
 
+// MaxModuleBytes caps every challenge's max_module_bytes.
+const MaxModuleBytes = 64 << 20
+
 // DefaultLimits are the limits a challenge gets when it names none.
 func DefaultLimits() Limits {
 	return Limits{
@@ -384,7 +387,7 @@ type PendingJob struct {
 	Status       Status    `json:"status"`
 	Attempts     int       `json:"attempts"`
 	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"` // a running job's last heartbeat
+	UpdatedAt    time.Time `json:"updated_at"`         // a running job's last heartbeat
 	Position     int       `json:"position,omitempty"` // a queued job's, as QueuePlace counts it
 	// RequeueReason says why the job went back into the queue, if it did.
 	RequeueReason string `json:"requeue_reason,omitempty"`
@@ -444,8 +447,8 @@ type RoundChange struct {
 // Validate checks that every limit is in its allowed range.
 func (l Limits) Validate() error {
 	switch {
-	case l.MaxModuleBytes < 1 || l.MaxModuleBytes > 64<<20:
-		return Errorf(EINVALID, "limits.max_module_bytes: must be between 1 and %d, got %d", 64<<20, l.MaxModuleBytes)
+	case l.MaxModuleBytes < 1 || l.MaxModuleBytes > MaxModuleBytes:
+		return Errorf(EINVALID, "limits.max_module_bytes: must be between 1 and %d, got %d", MaxModuleBytes, l.MaxModuleBytes)
 	case l.MemoryPages < 1 || l.MemoryPages > 65536:
 		return Errorf(EINVALID, "limits.memory_pages: must be between 1 and 65536, got %d", l.MemoryPages)
 	case l.FuelPerTask < 1000 || l.FuelPerTask > MaxFuelPerTask:

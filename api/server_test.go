@@ -72,12 +72,12 @@ func newTestServer(t *testing.T, o serverOptions) *testServer {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(ts.logs, nil))
-	pages, err := web.New(st, logger)
+	ts.api = &api.Server{Store: st, Queue: ts.queue, Signer: signer, Metrics: metrics.New(st.PendingCounts),
+		BodyTimeout: o.bodyTimeout, HealthTimeout: o.dbTimeout, Logger: logger}
+	pages, err := web.New(st, logger, web.Options{Actions: ts.api, SessionSecret: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.api = &api.Server{Store: st, Queue: ts.queue, Signer: signer, Metrics: metrics.New(st.PendingCounts),
-		BodyTimeout: o.bodyTimeout, HealthTimeout: o.dbTimeout, Logger: logger}
 	srv := httptest.NewServer(ts.api.Router(pages))
 	t.Cleanup(srv.Close)
 	ts.url = srv.URL
