@@ -56,7 +56,8 @@ func checkCharts(t *testing.T, ctx context.Context, page string, want int) {
 // part-way, so the queue can be seen: sign in with a key, upload a module
 // from the form, see its place in the queue, watch the page follow it to
 // its result with its curve against the baseline's, see the crown's
-// history charted, sign out; an admin signs in and sees the queue. With
+// history charted, sign out; an admin signs in, sees the queue, and
+// disqualifies the upload from its page. With
 // ARENA_SCREENSHOTS set it leaves the README's tour (docs/tour) there.
 func TestBrowserTour(t *testing.T) {
 	t.Parallel()
@@ -111,6 +112,19 @@ func TestBrowserTour(t *testing.T) {
 	url := run(t, ctx, "read the submission's address", chromedp.Location())
 	id := url[strings.LastIndex(url, "/")+1:]
 
+	// An admin, in a browser of their own, sees both waiting.
+	admin := browser(t)
+	run(t, admin, "the admin signs in", chromedp.Steps(
+		chromedp.Navigate(s.url+"/signin"),
+		chromedp.SendKeys(`#key`, s.adminKey),
+		chromedp.Click(`main form button[type=submit]`),
+		chromedp.WaitVisible(`//h1[text()="Queue"]`),
+	))
+	if rows := run(t, admin, "count the queued jobs", chromedp.Evaluate[int](`document.querySelectorAll("main tbody tr").length`)); rows != 2 {
+		t.Errorf("the queue page lists %d jobs, want 2", rows)
+	}
+	screenshot(t, admin, "queue.png")
+
 	// A worker on "another machine" starts taking jobs.
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan int, 1)
@@ -151,24 +165,18 @@ func TestBrowserTour(t *testing.T) {
 		chromedp.WaitVisible(`#key`),
 	))
 
-	// An admin signs in and sees the queue, then a submission's controls.
-	run(t, ctx, "the admin signs in", chromedp.Steps(
-		chromedp.SendKeys(`#key`, s.adminKey),
-		chromedp.Click(`main form button[type=submit]`),
-		chromedp.WaitVisible(`//h1[text()="Queue"]`),
-	))
-	screenshot(t, ctx, "queue.png")
-	run(t, ctx, "the admin opens the submission", chromedp.Steps(
+	// The admin takes the upload out of the tournament from its page.
+	run(t, admin, "the admin opens the submission", chromedp.Steps(
 		chromedp.Navigate(s.url+"/submissions/"+id),
 		chromedp.WaitVisible(`#reason`),
 	))
-	screenshot(t, ctx, "admin.png")
-	run(t, ctx, "the admin disqualifies it", chromedp.Steps(
+	screenshot(t, admin, "admin.png")
+	run(t, admin, "the admin disqualifies it", chromedp.Steps(
 		chromedp.SendKeys(`#reason`, "a tour of the admin's form"),
 		chromedp.Click(`button.danger`),
 		chromedp.WaitVisible(`//span[@id="status" and text()="disqualified"]`),
 	))
-	if got := run(t, ctx, "read the notice", chromedp.Text(chromedp.CSS(`.notice`))); !strings.Contains(got, "disqualified") {
+	if got := run(t, admin, "read the notice", chromedp.Text(chromedp.CSS(`.notice`))); !strings.Contains(got, "disqualified") {
 		t.Errorf("notice %q", got)
 	}
 }

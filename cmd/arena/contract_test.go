@@ -41,11 +41,11 @@ func TestMain(m *testing.M) {
 }
 
 type contract struct {
-	mu        sync.Mutex // the validator's caches are not documented as safe for concurrent use
-	v         validator.Validator
-	schemas   map[string]*base.Schema // event kinds' data
-	events    schema_validation.SchemaValidator
-	checked   atomic.Int64
+	mu      sync.Mutex // the validator's caches are not documented as safe for concurrent use
+	v       validator.Validator
+	schemas map[string]*base.Schema // event kinds' data
+	events  schema_validation.SchemaValidator
+	checked atomic.Int64
 }
 
 func newContract(doc []byte) (*contract, error) {
@@ -193,13 +193,16 @@ func TestContractCatchesDrift(t *testing.T) {
 	respond := func(status int, body string) *http.Response {
 		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
 	}
-	get := func(path string) *http.Request { r, _ := http.NewRequest("GET", "http://127.0.0.1/api/v1"+path, nil); return r }
+	get := func(path string) *http.Request {
+		r, _ := http.NewRequest("GET", "http://127.0.0.1/api/v1"+path, nil)
+		return r
+	}
 	good := `{"queued":0,"running":0,"oldest_queued_at":null,"jobs":[],"stream":{"undelivered":0,"in_flight":0,"redelivered":0,"waiting":0}}`
 	if err := c.check(get("/queue"), respond(200, good)); err != nil {
 		t.Errorf("a good queue: %v", err)
 	}
 	for name, bad := range map[string]*http.Response{
-		"a string for a count": respond(200, strings.Replace(good, `"queued":0`, `"queued":"0"`, 1)),
+		"a string for a count":  respond(200, strings.Replace(good, `"queued":0`, `"queued":"0"`, 1)),
 		"an undocumented field": respond(200, strings.Replace(good, `"running":0`, `"running":0,"paused":1`, 1)),
 		"a missing field":       respond(200, strings.Replace(good, `"jobs":[],`, ``, 1)),
 		"an error without code": respond(404, `{"error":{"message":"no"}}`),
