@@ -46,6 +46,7 @@ type serverOptions struct {
 	proxy       bool          // put a faultproxy between the store and Postgres
 	dbTimeout   time.Duration // 0: store.DefaultTimeout
 	bodyTimeout time.Duration // 0: api.DefaultBodyTimeout
+	queuePoll   time.Duration // 0: api.DefaultQueuePoll
 }
 
 func newTestServer(t *testing.T, o serverOptions) *testServer {
@@ -73,7 +74,7 @@ func newTestServer(t *testing.T, o serverOptions) *testServer {
 	}
 	logger := slog.New(slog.NewTextHandler(ts.logs, nil))
 	ts.api = &api.Server{Store: st, Queue: ts.queue, Signer: signer, Metrics: metrics.New(st.PendingCounts),
-		BodyTimeout: o.bodyTimeout, HealthTimeout: o.dbTimeout, Logger: logger}
+		BodyTimeout: o.bodyTimeout, HealthTimeout: o.dbTimeout, Logger: logger, Workers: 1, QueuePoll: o.queuePoll}
 	pages, err := web.New(st, logger, web.Options{Actions: ts.api, SessionSecret: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
