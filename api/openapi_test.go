@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -75,5 +76,16 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	routed = slices.Compact(routed)
 	if !slices.Equal(documented, routed) {
 		t.Errorf("the document's operations differ from the router's:\ndocumented %v\nrouted     %v", documented, routed)
+	}
+}
+
+// TestOpenAPIIsServed: the document the tests check against is the one
+// served.
+func TestOpenAPIIsServed(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, serverOptions{})
+	a := ts.do(t, "GET", "/api/v1/openapi.json", "", "", nil)
+	if a.status != 200 || a.header.Get("Content-Type") != "application/json" || !bytes.Equal(a.body, api.OpenAPI) {
+		t.Errorf("GET /api/v1/openapi.json: %d %q, %d bytes", a.status, a.header.Get("Content-Type"), len(a.body))
 	}
 }

@@ -141,6 +141,12 @@ func (h *Handler) identify(next http.Handler) http.Handler {
 			binding = "anonymous:" + c.Value
 		}
 		v.CSRF = b64.EncodeToString(h.mac("csrf", binding))
+		if r.Method == http.MethodPost && v.Principal == nil && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			// Only uploads are multipart, and only the signed-in upload:
+			// nobody else gets megabytes parsed for a token.
+			h.fail(w, r, arena.Errorf(arena.EUNAUTHORIZED, "sign in to upload"))
+			return
+		}
 		if r.Method == http.MethodPost {
 			// The size of forms is bounded by each handler; the token is a
 			// field of every form, multipart or not.

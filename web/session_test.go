@@ -182,6 +182,11 @@ func TestSignInUploadAndSignOut(t *testing.T) {
 		t.Errorf("a competitor's rescore: %d", resp.StatusCode)
 	}
 
+	// Signed out, an upload is refused before its body is read.
+	if resp, _ := newBrowser(t, srv.URL).upload("/submit", map[string]string{"challenge": "opt", "csrf": token}, signsgd); resp.StatusCode != 401 {
+		t.Errorf("an upload without a session: %d", resp.StatusCode)
+	}
+
 	// A tampered session is no session, and is cleared.
 	forged := newBrowser(t, srv.URL)
 	u, _ := url.Parse(srv.URL)
@@ -244,5 +249,73 @@ func TestSignInUploadAndSignOut(t *testing.T) {
 	}
 	if resp, _ := a.get("/queue"); resp.StatusCode != 403 {
 		t.Errorf("the queue page after the admin's key was revoked: %d", resp.StatusCode)
+	}
+}
+
+// TestSubmissionPageByViewer: per-task results and curves are the
+// owner's and the admins'; a hidden task's seed, log and curve only the
+// admins'.
+func TestSubmissionPageByViewer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	ch := arena.Challenge{Slug: "lm", Title: "LM", Kind: "optimizer", BenchmarkVersion: 3,
+		Params: json.RawMessage(`{}`), Limits: arena.DefaultLimits(), Rules: arena.Rules{Margin: 0.01, HiddenSeeds: 1}}
+	if err := s.CreateChallenge(ctx, &ch); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := s.CreateCompetitor(ctx, "olga")
+	admin, _ := s.CreateKey(ctx, arena.RoleAdmin, "root")
+	owner, _ := s.Authenticate(ctx, key)
+	sub, err := s.CreateSubmission(ctx, ch, owner.CompetitorID, []byte("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	curve := func(l float64) []arena.CurvePoint { return []arena.CurvePoint{{Step: 0, Loss: 5}, {Step: 10, Loss: l}} }
+	reached := 7.5
+	training := func(l float64) *arena.Training {
+		return &arena.Training{Steps: 10, Target: 4.5, BaselineStepsToTarget: 10, StepsToTarget: &reached, Curve: curve(l), BaselineCurve: curve(4.5)}
+	}
+	loss, score := 4.25, 0.3
+	ev := arena.Evaluation{Status: arena.StatusScored, Score: &score, PublicScore: &score, Round: 1, Tasks: []arena.TaskResult{
+		{Workload: "lm", Seed: 1, Loss: &loss, BaselineLoss: 4.5, Score: score, Log: "public log", Training: training(4.25)},
+		{Workload: "lm", Seed: 424242, Hidden: true, Loss: &loss, BaselineLoss: 4.5, Score: score, Log: "hidden log", Training: training(4.125)},
+	}}
+	if _, err := s.Finish(ctx, sub.ID, ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := newSite(t, s)
+	signedIn := func(key string) *browser {
+		b := newBrowser(t, srv.URL)
+		if resp, _ := b.post("/signin", url.Values{"key": {key}, "csrf": {b.token("/signin")}}); resp.StatusCode != 303 {
+			t.Fatalf("sign-in: %d", resp.StatusCode)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		who        string
+		b          *browser
+		charts     int
+		want, lack []string
+	}{
+		{"anyone", newBrowser(t, srv.URL), 0, []string{"sign in"}, []string{"<h2>Tasks</h2>", "public log", "424242", "hidden log"}},
+		{"the owner", signedIn(key), 1, []string{"<h2>Tasks</h2>", "7.5 <span", "public log", "<td>hidden</td>", "lm, seed 1: held-out loss"},
+			[]string{"424242", "hidden log", "Score again"}},
+		{"an admin", signedIn(admin), 2, []string{"424242 (hidden)", "hidden log", "public log", "Score again", `<label for="reason">`}, nil},
+	} {
+		_, page := c.b.get("/submissions/" + sub.ID)
+		if n := strings.Count(page, `<figure class="chart"`); n != c.charts {
+			t.Errorf("%s sees %d charts, want %d", c.who, n, c.charts)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s does not see %q", c.who, w)
+			}
+		}
+		for _, l := range c.lack {
+			if strings.Contains(page, l) {
+				t.Errorf("%s sees %q", c.who, l)
+			}
+		}
 	}
 }

@@ -46,8 +46,11 @@ func progressLine(s arena.Submission, bar bool) string {
 		q := s.Queue
 		line += fmt.Sprintf(", position %d in the queue (%d running)", q.Position, q.Running)
 		if q.EstimatedStart != nil {
-			wait := time.Until(*q.EstimatedStart).Round(time.Second)
-			line += fmt.Sprintf(", starts in about %s", max(wait, 0))
+			if wait := time.Until(*q.EstimatedStart).Round(time.Second); wait > 0 {
+				line += fmt.Sprintf(", starts in about %s", wait)
+			} else {
+				line += ", starting any moment"
+			}
 		}
 	case s.Progress != nil:
 		p := s.Progress
