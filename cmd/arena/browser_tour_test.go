@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -75,7 +77,18 @@ func TestBrowserTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// finn's module is ahead in the queue; no worker runs yet.
+	// A first evaluation, for the queue's estimates to go by; then the
+	// worker stops.
+	var warmUp arena.Submission
+	variant := bytes.Replace(signsgd, []byte{5, 5, 1, 1, 1, 0x80, 2}, []byte{5, 5, 1, 1, 1, 0xfe, 1}, 1)
+	if code := s.call(t, "POST", "/api/v1/challenges/tiny-lm/submissions", finn, "application/wasm", variant, &warmUp); code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	stop := startWorker(t, s.env["ARENA_DATABASE_URL"], natsURL[1])
+	waitFor(t, s, warmUp.ID, func(sub arena.Submission) bool { return sub.Status.Final() })
+	stop()
+
+	// finn's module is ahead in the queue; no worker runs.
 	var ahead arena.Submission
 	if code := s.call(t, "POST", "/api/v1/challenges/tiny-lm/submissions", finn, "application/wasm", sameBehaviour(t, signsgd), &ahead); code != 202 {
 		t.Fatalf("submit: %d", code)
@@ -108,6 +121,9 @@ func TestBrowserTour(t *testing.T) {
 	if pos := run(t, ctx, "read the queue position", chromedp.Text(chromedp.CSS(`#position`))); pos != "2" {
 		t.Errorf("the upload is at position %q in the queue, behind finn's, want 2", pos)
 	}
+	if eta := run(t, ctx, "read the estimated start", chromedp.Text(chromedp.CSS(`#eta`))); !strings.HasSuffix(eta, " UTC") {
+		t.Errorf("estimated start %q, want a time from the first evaluation's duration", eta)
+	}
 	screenshot(t, ctx, "queued.png")
 	url := run(t, ctx, "read the submission's address", chromedp.Location())
 	id := url[strings.LastIndex(url, "/")+1:]
@@ -125,19 +141,8 @@ func TestBrowserTour(t *testing.T) {
 	}
 	screenshot(t, admin, "queue.png")
 
-	// A worker on "another machine" starts taking jobs.
-	workerCtx, stopWorker := context.WithCancel(context.Background())
-	workerDone := make(chan int, 1)
-	env := map[string]string{"ARENA_DATABASE_URL": s.env["ARENA_DATABASE_URL"], "ARENA_NATS_URL": natsURL[1], "ARENA_CACHE_DIR": t.TempDir()}
-	var workerOut syncBuffer
-	w := &cli{stdout: &workerOut, stderr: &workerOut, env: func(k string) string { return env[k] }}
-	go func() { workerDone <- w.run(workerCtx, []string{"worker", "--concurrency", "1"}) }()
-	t.Cleanup(func() {
-		stopWorker()
-		if code := <-workerDone; code != 0 {
-			t.Errorf("arena worker exited %d:\n%s", code, workerOut.String())
-		}
-	})
+	// A worker on "another machine" takes jobs again.
+	t.Cleanup(startWorker(t, s.env["ARENA_DATABASE_URL"], natsURL[1]))
 
 	run(t, ctx, "the page follows the upload to its result", chromedp.WaitVisible(`//span[@id="status" and text()="scored"]`))
 	checkCharts(t, ctx, "the submission page", 1)
@@ -178,5 +183,27 @@ func TestBrowserTour(t *testing.T) {
 	))
 	if got := run(t, admin, "read the notice", chromedp.Text(chromedp.CSS(`.notice`))); !strings.Contains(got, "disqualified") {
 		t.Errorf("notice %q", got)
+	}
+}
+
+// startWorker runs an `arena worker` as on another machine, over the
+// server's NATS; the returned function stops it and checks it exited
+// cleanly.
+func startWorker(t *testing.T, databaseURL, natsURL string) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	env := map[string]string{"ARENA_DATABASE_URL": databaseURL, "ARENA_NATS_URL": natsURL, "ARENA_CACHE_DIR": t.TempDir()}
+	var out syncBuffer
+	w := &cli{stdout: &out, stderr: &out, env: func(k string) string { return env[k] }}
+	go func() { done <- w.run(ctx, []string{"worker", "--concurrency", "1"}) }()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("arena worker exited %d:\n%s", code, out.String())
+			}
+		})
 	}
 }
