@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -152,7 +153,11 @@ func (h *Handler) identify(next http.Handler) http.Handler {
 			// field of every form, multipart or not.
 			token := r.Header.Get("X-CSRF-Token")
 			if token == "" {
-				token = formValue(w, r, csrfField)
+				if tooLarge := (*http.MaxBytesError)(nil); errors.As(parseForm(w, r), &tooLarge) {
+					h.fail(w, r, arena.Errorf(arena.EINVALID, "the form is larger than the %d bytes any form here may be", tooLarge.Limit))
+					return
+				}
+				token = r.PostFormValue(csrfField)
 			}
 			if subtle.ConstantTimeCompare([]byte(token), []byte(v.CSRF)) != 1 {
 				h.fail(w, r, arena.Errorf(arena.EFORBIDDEN, "this form has expired or did not come from this site (its CSRF token is missing or wrong): reload the page and try again"))
@@ -170,18 +175,23 @@ const maxForm = 64 << 10
 // take and the form around it. The challenge's own limit is checked after.
 const maxUpload = arena.MaxModuleBytes + maxForm
 
-// formValue reads one field of a urlencoded or multipart form, parsing
-// the form first (once, bounded).
-func formValue(w http.ResponseWriter, r *http.Request, name string) string {
-	if r.PostForm == nil {
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-			r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
-			_ = r.ParseMultipartForm(1 << 20) // files past 1 MiB wait on disk
-		} else {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			_ = r.ParseForm()
-		}
+// parseForm parses a urlencoded or multipart form, once, bounded.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	if r.PostForm != nil {
+		return nil
 	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		return r.ParseMultipartForm(1 << 20) // files past 1 MiB wait on disk
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	return r.ParseForm()
+}
+
+// formValue reads one field of the form (an empty one when the form did
+// not parse).
+func formValue(w http.ResponseWriter, r *http.Request, name string) string {
+	_ = parseForm(w, r)
 	return r.PostFormValue(name)
 }
 

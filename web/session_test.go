@@ -119,6 +119,9 @@ func TestSignInUploadAndSignOut(t *testing.T) {
 			t.Errorf("sign-in with %s: %d\n%s", name, resp.StatusCode, body)
 		}
 	}
+	if resp, body := b.post("/signin", url.Values{"key": {strings.Repeat("k", 70<<10)}, "csrf": {token}}); resp.StatusCode != 400 || !strings.Contains(body, "larger than") {
+		t.Errorf("a sign-in form of 70 KiB: %d\n%s", resp.StatusCode, body)
+	}
 	if resp, body := b.post("/signin", url.Values{"key": {"arena_nope"}, "csrf": {token}}); resp.StatusCode != 401 || !strings.Contains(body, "unknown or revoked") {
 		t.Errorf("sign-in with a wrong key: %d\n%s", resp.StatusCode, body)
 	}
