@@ -135,6 +135,17 @@ func TestGradCompressionEnforcesTheBudget(t *testing.T) {
 	}
 }
 
+// A module needs one of the init exports; the refusal names both.
+func TestGradCompressionNeedsAnInit(t *testing.T) {
+	t.Parallel()
+	eng := sandbox.NewEngine(8)
+	defer eng.Close(context.Background())
+	ev := evaluateKind(t, eng, GradCompressionKind, `{"seeds":[1],"workloads":["quadratic"]}`, testdataModule(t, "gcnoinit"))
+	if ev.Status != arena.StatusRejected || !strings.Contains(ev.Error, "gc_init(") || !strings.Contains(ev.Error, "gc_init2(") {
+		t.Errorf("no init: %s %q; want it rejected, naming gc_init and gc_init2", ev.Status, ev.Error)
+	}
+}
+
 func TestGradCompressionParams(t *testing.T) {
 	t.Parallel()
 	for params, field := range map[string]string{
