@@ -1,37 +1,77 @@
 package lm
 
-// The matrix kernels. Every product is wrapped in float64(), which rounds
-// it and so forbids fusion into FMA, and every output element is a sum in
-// a fixed order (increasing inner index, the initial value first), so the
-// results are the same bits on every machine. The loops are unrolled by
-// four without changing that order: four independent accumulators, or four
-// terms added to one element left to right, as the plain loop would.
+// The matrix kernels. Every product is rounded on its own (wrapped in
+// float64(), which forbids fusion into FMA) and every output element is a
+// sum in a fixed order (increasing inner index, the initial value first),
+// so the results are the same bits on every machine.
+//
+// Speed comes from sharing loads and from vector lanes, never from
+// reordering a sum. matmulBT transposes its (small) weight matrix and is a
+// matmul. matmul and matmulATAdd have two paths with the same bits. On
+// amd64 with AVX (kernel_amd64.go, .s), tiles of two output rows by 16
+// columns stay in YMM registers across the whole inner loop, each lane
+// doing exactly the scalar multiply, then add. Elsewhere, the Go loops
+// below work on two output rows at once, so every row loaded from the
+// other operand feeds two outputs, and add four terms a pass, left to
+// right as the plain loop would; wider Go tiles (accumulators held in
+// registers across the inner loop) were measured slower, because Go's
+// register allocator spills them. kernel_test.go holds both paths to the
+// plain triple loops bit for bit on every remainder case.
+
+// update2x4 sets, for every j < len(c0),
+//
+//	c0[j] = c0[j] + x[0]·w0[j] + x[1]·w1[j] + x[2]·w2[j] + x[3]·w3[j]
+//	c1[j] = c1[j] + y[0]·w0[j] + y[1]·w1[j] + y[2]·w2[j] + y[3]·w3[j]
+//
+// each product rounded, the sums left to right.
+func update2x4(c0, c1 []float64, x, y *[4]float64, w0, w1, w2, w3 []float64) {
+	c1 = c1[:len(c0)]
+	w0, w1, w2, w3 = w0[:len(c0)], w1[:len(c0)], w2[:len(c0)], w3[:len(c0)]
+	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+	y0, y1, y2, y3 := y[0], y[1], y[2], y[3]
+	for j := range c0 {
+		v0, v1, v2, v3 := w0[j], w1[j], w2[j], w3[j]
+		c0[j] = c0[j] + float64(x0*v0) + float64(x1*v1) + float64(x2*v2) + float64(x3*v3)
+		c1[j] = c1[j] + float64(y0*v0) + float64(y1*v1) + float64(y2*v2) + float64(y3*v3)
+	}
+}
 
 // matmul sets c[n×m] = a[n×k] · w[k×m].
 func matmul(c, a, w []float64, n, k, m int) {
-	for i := range n {
-		ci := c[i*m : i*m+m]
-		clear(ci)
-		ai := a[i*k : i*k+k]
+	if useVector {
+		matmulVector(c, a, w, n, k, m)
+		return
+	}
+	matmulGo(c, a, w, n, k, m)
+}
+
+func matmulGo(c, a, w []float64, n, k, m int) {
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		c0, c1 := c[i*m:i*m+m], c[(i+1)*m:(i+1)*m+m]
+		clear(c0)
+		clear(c1)
+		a0, a1 := a[i*k:i*k+k], a[(i+1)*k:(i+1)*k+k]
 		p := 0
 		for ; p+4 <= k; p += 4 {
-			a0, a1, a2, a3 := ai[p], ai[p+1], ai[p+2], ai[p+3]
-			w0 := w[p*m : p*m+m]
-			w1 := w[(p+1)*m : (p+1)*m+m]
-			w2 := w[(p+2)*m : (p+2)*m+m]
-			w3 := w[(p+3)*m : (p+3)*m+m]
-			w0, w1, w2, w3 = w0[:len(ci)], w1[:len(ci)], w2[:len(ci)], w3[:len(ci)]
-			for j := range ci {
-				ci[j] = ci[j] + float64(a0*w0[j]) + float64(a1*w1[j]) + float64(a2*w2[j]) + float64(a3*w3[j])
-			}
+			update2x4(c0, c1, (*[4]float64)(a0[p:p+4]), (*[4]float64)(a1[p:p+4]),
+				w[p*m:p*m+m], w[(p+1)*m:(p+1)*m+m], w[(p+2)*m:(p+2)*m+m], w[(p+3)*m:(p+3)*m+m])
 		}
 		for ; p < k; p++ {
-			av := ai[p]
 			wp := w[p*m : p*m+m]
-			wp = wp[:len(ci)]
-			for j := range ci {
-				ci[j] += float64(av * wp[j])
+			wp = wp[:len(c0)]
+			x, y := a0[p], a1[p]
+			for j, v := range wp {
+				c0[j] += float64(x * v)
+				c1[j] += float64(y * v)
 			}
+		}
+	}
+	if i < n {
+		ci, ai := c[i*m:i*m+m], a[i*k:i*k+k]
+		clear(ci)
+		for p, x := range ai {
+			axpy(ci, x, w[p*m:p*m+m])
 		}
 	}
 }
@@ -39,11 +79,28 @@ func matmul(c, a, w []float64, n, k, m int) {
 // matmulATAdd adds aᵀ · d to g: g[k×m] += a[n×k]ᵀ · d[n×m], the weight
 // gradient of a layer y = a·w. Rows of a and d are taken in order.
 func matmulATAdd(g, a, d []float64, n, k, m int) {
+	if useVector {
+		matmulATAddVector(g, a, d, n, k, m)
+		return
+	}
+	matmulATAddGo(g, a, d, n, k, m)
+}
+
+// matmulATAddGo takes rows of a and d four at a time; two rows of g share
+// each load of d.
+func matmulATAddGo(g, a, d []float64, n, k, m int) {
 	i := 0
 	for ; i+4 <= n; i += 4 {
 		a0, a1, a2, a3 := a[i*k:i*k+k], a[(i+1)*k:(i+1)*k+k], a[(i+2)*k:(i+2)*k+k], a[(i+3)*k:(i+3)*k+k]
+		a1, a2, a3 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)]
 		d0, d1, d2, d3 := d[i*m:i*m+m], d[(i+1)*m:(i+1)*m+m], d[(i+2)*m:(i+2)*m+m], d[(i+3)*m:(i+3)*m+m]
-		for p := range k {
+		p := 0
+		for ; p+2 <= k; p += 2 {
+			x := [4]float64{a0[p], a1[p], a2[p], a3[p]}
+			y := [4]float64{a0[p+1], a1[p+1], a2[p+1], a3[p+1]}
+			update2x4(g[p*m:p*m+m], g[(p+1)*m:(p+1)*m+m], &x, &y, d0, d1, d2, d3)
+		}
+		if p < k {
 			x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]
 			gp := g[p*m : p*m+m]
 			d0, d1, d2, d3 := d0[:len(gp)], d1[:len(gp)], d2[:len(gp)], d3[:len(gp)]
@@ -55,54 +112,24 @@ func matmulATAdd(g, a, d []float64, n, k, m int) {
 	for ; i < n; i++ {
 		ai, di := a[i*k:i*k+k], d[i*m:i*m+m]
 		for p, x := range ai {
-			gp := g[p*m : p*m+m]
-			di := di[:len(gp)]
-			for j := range gp {
-				gp[j] += float64(x * di[j])
-			}
+			axpy(g[p*m:p*m+m], x, di)
 		}
 	}
 }
 
-// matmulBT sets (or, with add, adds to) o[n×k] the product d[n×m] · w[k×m]ᵀ,
-// the input gradient of a layer y = x·w. Four outputs at a time share the
-// loads of d's row; each is one dot product summed in order.
-func matmulBT(o, d, w []float64, n, k, m int, add bool) {
-	for i := range n {
-		di := d[i*m : i*m+m]
-		oi := o[i*k : i*k+k]
-		p := 0
-		for ; p+4 <= k; p += 4 {
-			w0 := w[p*m : p*m+m]
-			w1 := w[(p+1)*m : (p+1)*m+m]
-			w2 := w[(p+2)*m : (p+2)*m+m]
-			w3 := w[(p+3)*m : (p+3)*m+m]
-			w0, w1, w2, w3 = w0[:len(di)], w1[:len(di)], w2[:len(di)], w3[:len(di)]
-			var s0, s1, s2, s3 float64
-			for j, x := range di {
-				s0 += float64(x * w0[j])
-				s1 += float64(x * w1[j])
-				s2 += float64(x * w2[j])
-				s3 += float64(x * w3[j])
-			}
-			if add {
-				oi[p] += s0
-				oi[p+1] += s1
-				oi[p+2] += s2
-				oi[p+3] += s3
-			} else {
-				oi[p], oi[p+1], oi[p+2], oi[p+3] = s0, s1, s2, s3
-			}
-		}
-		for ; p < k; p++ {
-			s := dot(di, w[p*m:p*m+m])
-			if add {
-				oi[p] += s
-			} else {
-				oi[p] = s
-			}
+// matmulBT sets o[n×k] to the product d[n×m] · w[k×m]ᵀ, the input gradient
+// of a layer y = x·w: each output one dot product summed in increasing j.
+// It writes wᵀ into wt (k·m values) and multiplies by that, which sums in
+// the same order.
+func matmulBT(o, d, w, wt []float64, n, k, m int) {
+	wt = wt[:k*m]
+	for p := range k {
+		wp := w[p*m : p*m+m]
+		for j, v := range wp {
+			wt[j*k+p] = v
 		}
 	}
+	matmul(o, d, wt, n, m, k)
 }
 
 // dot is a·b summed in order.
@@ -120,5 +147,64 @@ func axpy(y []float64, s float64, x []float64) {
 	x = x[:len(y)]
 	for i := range y {
 		y[i] += float64(s * x[i])
+	}
+}
+
+// dots sets out[j] to x · rows[j·stride : j·stride+len(x)], each summed
+// in order: an attention row's scores, or their gradients. Four rows at a
+// time share the loads of x.
+func dots(out, x, rows []float64, stride int) {
+	j := 0
+	for ; j+4 <= len(out); j += 4 {
+		r0 := rows[j*stride : j*stride+len(x)]
+		r1 := rows[(j+1)*stride : (j+1)*stride+len(x)]
+		r2 := rows[(j+2)*stride : (j+2)*stride+len(x)]
+		r3 := rows[(j+3)*stride : (j+3)*stride+len(x)]
+		var s0, s1, s2, s3 float64
+		for c, xc := range x {
+			s0 += float64(xc * r0[c])
+			s1 += float64(xc * r1[c])
+			s2 += float64(xc * r2[c])
+			s3 += float64(xc * r3[c])
+		}
+		out[j], out[j+1], out[j+2], out[j+3] = s0, s1, s2, s3
+	}
+	for ; j < len(out); j++ {
+		out[j] = dot(x, rows[j*stride:j*stride+len(x)])
+	}
+}
+
+// weightedRows sets (or, with add, adds to) out[c] the sum over j of
+// p[j]·rows[j·stride+c], for c < len(out), summed in increasing j: an
+// attention head's output, or its query gradient. Four columns at a time
+// stay in registers across j; the axpy-per-j form kept each element in
+// memory and waited on a store for every term.
+func weightedRows(out, p, rows []float64, stride int, add bool) {
+	c := 0
+	for ; c+4 <= len(out); c += 4 {
+		var s0, s1, s2, s3 float64
+		if add {
+			s0, s1, s2, s3 = out[c], out[c+1], out[c+2], out[c+3]
+		}
+		o := c
+		for _, pj := range p {
+			r := rows[o : o+4]
+			o += stride
+			s0 += float64(pj * r[0])
+			s1 += float64(pj * r[1])
+			s2 += float64(pj * r[2])
+			s3 += float64(pj * r[3])
+		}
+		out[c], out[c+1], out[c+2], out[c+3] = s0, s1, s2, s3
+	}
+	for ; c < len(out); c++ {
+		var s float64
+		if add {
+			s = out[c]
+		}
+		for j, pj := range p {
+			s += float64(pj * rows[j*stride+c])
+		}
+		out[c] = s
 	}
 }

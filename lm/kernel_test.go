@@ -1,0 +1,141 @@
+package lm
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/arena-dev/arena/detmath"
+)
+
+// The kernels are tiled and unrolled for speed, but each output element
+// must still be the plain loop's sum, term by term in increasing inner
+// index: that order is what the pinned run and every golden score depend
+// on. These tests hold them to the plain triple loops, bit for bit, on
+// every remainder of the tiling.
+
+func plainMatmul(c, a, w []float64, n, k, m int) {
+	for i := range n {
+		for j := range m {
+			var s float64
+			for p := range k {
+				s += float64(a[i*k+p] * w[p*m+j])
+			}
+			c[i*m+j] = s
+		}
+	}
+}
+
+func plainMatmulATAdd(g, a, d []float64, n, k, m int) {
+	for p := range k {
+		for j := range m {
+			s := g[p*m+j]
+			for i := range n {
+				s += float64(a[i*k+p] * d[i*m+j])
+			}
+			g[p*m+j] = s
+		}
+	}
+}
+
+func plainMatmulBT(o, d, w []float64, n, k, m int) {
+	for i := range n {
+		for p := range k {
+			var s float64
+			for j := range m {
+				s += float64(d[i*m+j] * w[p*m+j])
+			}
+			o[i*k+p] = s
+		}
+	}
+}
+
+func normals(r *detmath.RNG, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.Normal()
+	}
+	return v
+}
+
+func requireSameBits(t *testing.T, what string, got, want []float64) {
+	t.Helper()
+	for i := range want {
+		if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+			t.Fatalf("%s: element %d is %v, the plain loop gives %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestKernelsMatchPlainLoops runs on both paths where the CPU has vector
+// kernels. It is not parallel: it switches useVector, which the parallel
+// tests read only after it has finished.
+func TestKernelsMatchPlainLoops(t *testing.T) {
+	defer func(saved bool) { useVector = saved }(useVector)
+	for _, vector := range []bool{false, true} {
+		if vector && !haveVector {
+			t.Log("no vector kernels on this CPU")
+			continue
+		}
+		useVector = vector
+		r := detmath.NewRNG(1, "kernels")
+		var shapes [][3]int
+		for n := 1; n <= 9; n++ {
+			for k := 1; k <= 10; k++ {
+				for _, m := range []int{1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 20, 37} {
+					shapes = append(shapes, [3]int{n, k, m})
+				}
+			}
+		}
+		// Past matmulATAddVector's row chunks, and the default model's.
+		shapes = append(shapes, [3]int{65, 16, 16}, [3]int{129, 17, 37}, [3]int{200, 3, 52}, [3]int{2048, 16, 64})
+		for _, s := range shapes {
+			n, k, m := s[0], s[1], s[2]
+			shape := fmt.Sprintf("vector=%v n=%d k=%d m=%d", vector, n, k, m)
+			a, w, d := normals(r, n*k), normals(r, k*m), normals(r, n*m)
+
+			got, want := normals(r, n*m), make([]float64, n*m)
+			matmul(got, a, w, n, k, m)
+			plainMatmul(want, a, w, n, k, m)
+			requireSameBits(t, "matmul "+shape, got, want)
+
+			got = normals(r, k*m)
+			want = append([]float64(nil), got...)
+			matmulATAdd(got, a, d, n, k, m)
+			plainMatmulATAdd(want, a, d, n, k, m)
+			requireSameBits(t, "matmulATAdd "+shape, got, want)
+
+			got, want = normals(r, n*k), make([]float64, n*k)
+			matmulBT(got, d, w, make([]float64, k*m), n, k, m)
+			plainMatmulBT(want, d, w, n, k, m)
+			requireSameBits(t, "matmulBT "+shape, got, want)
+		}
+	}
+}
+
+func BenchmarkKernel(b *testing.B) {
+	r := detmath.NewRNG(1, "kernels")
+	// The default model's shapes: rows = batch × context, by width, 4 ×
+	// width and vocabulary.
+	for _, s := range [][3]int{{2048, 16, 16}, {2048, 16, 64}, {2048, 64, 16}, {2048, 16, 128}} {
+		n, k, m := s[0], s[1], s[2]
+		a, w, d := normals(r, n*k), normals(r, k*m), normals(r, n*m)
+		c, g, o, wt := make([]float64, n*m), make([]float64, k*m), make([]float64, n*k), make([]float64, k*m)
+		shape := fmt.Sprintf("%dx%dx%d", n, k, m)
+		b.Run("matmul/"+shape, func(b *testing.B) {
+			for b.Loop() {
+				matmul(c, a, w, n, k, m)
+			}
+		})
+		b.Run("matmulATAdd/"+shape, func(b *testing.B) {
+			for b.Loop() {
+				matmulATAdd(g, a, d, n, k, m)
+			}
+		})
+		b.Run("matmulBT/"+shape, func(b *testing.B) {
+			for b.Loop() {
+				matmulBT(o, d, w, wt, n, k, m)
+			}
+		})
+	}
+}
