@@ -19,8 +19,9 @@ import (
 // then every WarmInterval, it lists the challenges and computes, into the
 // benchmark its evaluations use (the same memo, the same code), the
 // baselines of every current task, public and the current round's hidden
-// ones, that are not remembered yet. A new challenge or round is warm
-// within WarmInterval plus the baselines' own time.
+// ones, that are not remembered yet: of the challenges still open, the
+// newest maxBenches/2. A new challenge or round is warm within
+// WarmInterval plus the baselines' own time.
 //
 // Warming gives way to real work. It starts a baseline only while no
 // evaluation runs on this worker, at most Concurrency at once; an
@@ -54,7 +55,18 @@ func (w *Worker) warm(ctx context.Context, log *slog.Logger) {
 	}
 	var secret []byte
 	var todo []warmTask
+	now, warmed := time.Now(), 0
 	for _, ch := range chs {
+		if c := ch.Rules.ClosesAt; c != nil && !now.Before(*c) {
+			continue // closed: no submission will need its baselines
+		}
+		if warmed++; warmed > maxBenches/2 {
+			// The newest first, and no more than half the benchmark
+			// cache, so warming never evicts what it warmed, nor all that
+			// evaluations use.
+			log.Debug("warm baselines: not every challenge", "warmed", maxBenches/2, "challenges", len(chs))
+			break
+		}
 		b, err := w.benchmark(ch)
 		if err != nil {
 			log.Warn("warm baselines", "challenge", ch.Slug, "err", err)
