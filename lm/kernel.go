@@ -132,6 +132,23 @@ func matmulBT(o, d, w, wt []float64, n, k, m int) {
 	matmul(o, d, wt, n, m, k)
 }
 
+// rowMax is max over row (at least one value). max is exact and takes
+// NaN and the larger zero whatever the order, so four running maxima
+// combined at the end give the same value as one, without one chain of
+// dependent max operations along the row.
+func rowMax(row []float64) float64 {
+	m0, m1, m2, m3 := row[0], row[0], row[0], row[0]
+	j := 0
+	for ; j+4 <= len(row); j += 4 {
+		r := row[j : j+4 : j+4]
+		m0, m1, m2, m3 = max(m0, r[0]), max(m1, r[1]), max(m2, r[2]), max(m3, r[3])
+	}
+	for ; j < len(row); j++ {
+		m0 = max(m0, row[j])
+	}
+	return max(max(m0, m1), max(m2, m3))
+}
+
 // dot is a·b summed in order.
 func dot(a, b []float64) float64 {
 	b = b[:len(a)]

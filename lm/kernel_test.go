@@ -113,6 +113,36 @@ func TestKernelsMatchPlainLoops(t *testing.T) {
 	}
 }
 
+// TestRowMaxIsTheRunningMax holds rowMax to the one running max it
+// replaces, bit for bit, on rows with NaN, both zeros and infinities at
+// every position and of every length modulo four.
+func TestRowMaxIsTheRunningMax(t *testing.T) {
+	t.Parallel()
+	specials := []float64{math.NaN(), 0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), -1, 2}
+	r := detmath.NewRNG(3, "rowmax")
+	for n := 1; n <= 11; n++ {
+		for trial := range 200 {
+			row := normals(r, n)
+			for range trial % 3 {
+				row[r.Intn(n)] = specials[r.Intn(len(specials))]
+			}
+			if trial%5 == 0 { // all zeros of either sign
+				for i := range row {
+					row[i] = specials[1+r.Intn(2)]
+				}
+			}
+			want := math.Inf(-1)
+			for _, v := range row {
+				want = max(want, v)
+			}
+			got := rowMax(row)
+			if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Fatalf("rowMax(%v) = %v, the running max %v", row, got, want)
+			}
+		}
+	}
+}
+
 func BenchmarkKernel(b *testing.B) {
 	r := detmath.NewRNG(1, "kernels")
 	// The default model's shapes: rows = batch × context, by width, 4 ×

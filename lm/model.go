@@ -237,10 +237,7 @@ func (m *Model) forward(params []float64, tokens []uint16, seqs int) float64 {
 	var total float64
 	for r := range n {
 		row := probs[r*V : r*V+V]
-		mx := row[0]
-		for _, z := range row {
-			mx = max(mx, z)
-		}
+		mx := rowMax(row)
 		zt := row[m.target[r]]
 		for j, z := range row {
 			row[j] = z - mx
@@ -274,11 +271,10 @@ func (m *Model) attention(l, seqs int) {
 				qi := q[(s*T+i)*d+h*dh : (s*T+i)*d+h*dh+dh]
 				p := att[i*T : i*T+i+1]
 				dots(p, qi, k[s*T*d+h*dh:], d)
-				mx := math.Inf(-1)
 				for j := range p {
 					p[j] = float64(p[j] * scale)
-					mx = max(mx, p[j])
 				}
+				mx := rowMax(p)
 				for j, z := range p {
 					p[j] = z - mx
 				}
