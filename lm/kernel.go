@@ -149,14 +149,52 @@ func rowMax(row []float64) float64 {
 	return max(max(m0, m1), max(m2, m3))
 }
 
-// dot is a·b summed in order.
-func dot(a, b []float64) float64 {
-	b = b[:len(a)]
-	var s float64
-	for i, x := range a {
-		s += float64(x * b[i])
+// mulAdd2Go is mulAdd2 (kernel_amd64.go) in Go: for t < count in order,
+// c0[j] += a0[t·astride]·w[t·wstride+j] and c1[j] += a1[t·astride]·
+// w[t·wstride+j], for every j < len(c0). c0 and c1 may be the same row
+// (with a0 and a1 the same); then it is updated once.
+func mulAdd2Go(c0, c1, a0, a1 []float64, astride int, w []float64, wstride, count int) {
+	if len(c0) == 0 {
+		return
 	}
-	return s
+	c1 = c1[:len(c0)]
+	same := &c0[0] == &c1[0]
+	for t := range count {
+		x, y := a0[t*astride], a1[t*astride]
+		wt := w[t*wstride : t*wstride+len(c0)]
+		for j, v := range wt {
+			c0[j] += float64(x * v)
+		}
+		if same {
+			continue
+		}
+		for j, v := range wt {
+			c1[j] += float64(y * v)
+		}
+	}
+}
+
+// causalScores sets out[i·T+j] (out is T×T) to a_i · b_j, summed in
+// order, for every j ≤ i, where a_i = a[i·d : i·d+dh] and likewise b_j:
+// one attention head's scores (or their gradients) in one sequence. It
+// may also set out[i·T+i+1], which callers ignore. bt is scratch of dh·T
+// values for bᵀ, so that two rows of scores at a time are a mulAdd2 tile.
+func causalScores(out, a, b, bt []float64, T, d, dh int) {
+	bt = bt[:dh*T]
+	for j := range T {
+		bj := b[j*d : j*d+dh]
+		for c, v := range bj {
+			bt[c*T+j] = v
+		}
+	}
+	for i := 0; i < T; i += 2 {
+		i1 := min(i+1, T-1) // an odd last row pairs with itself
+		cols := i1 + 1
+		c0, c1 := out[i*T:i*T+cols], out[i1*T:i1*T+cols]
+		clear(c0)
+		clear(c1)
+		mulAdd2(c0, c1, a[i*d:i*d+dh], a[i1*d:i1*d+dh], 1, bt, T, dh)
+	}
 }
 
 // axpy adds s·x to y.
@@ -164,30 +202,6 @@ func axpy(y []float64, s float64, x []float64) {
 	x = x[:len(y)]
 	for i := range y {
 		y[i] += float64(s * x[i])
-	}
-}
-
-// dots sets out[j] to x · rows[j·stride : j·stride+len(x)], each summed
-// in order: an attention row's scores, or their gradients. Four rows at a
-// time share the loads of x.
-func dots(out, x, rows []float64, stride int) {
-	j := 0
-	for ; j+4 <= len(out); j += 4 {
-		r0 := rows[j*stride : j*stride+len(x)]
-		r1 := rows[(j+1)*stride : (j+1)*stride+len(x)]
-		r2 := rows[(j+2)*stride : (j+2)*stride+len(x)]
-		r3 := rows[(j+3)*stride : (j+3)*stride+len(x)]
-		var s0, s1, s2, s3 float64
-		for c, xc := range x {
-			s0 += float64(xc * r0[c])
-			s1 += float64(xc * r1[c])
-			s2 += float64(xc * r2[c])
-			s3 += float64(xc * r3[c])
-		}
-		out[j], out[j+1], out[j+2], out[j+3] = s0, s1, s2, s3
-	}
-	for ; j < len(out); j++ {
-		out[j] = dot(x, rows[j*stride:j*stride+len(x)])
 	}
 }
 

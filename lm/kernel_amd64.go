@@ -27,6 +27,10 @@ func mulAdd2x4(c0, c1, a0, a1 *float64, astride int, w *float64, wstride, count 
 // len(c0) mod 4. c0 and c1 may be the same row (with a0 and a1 the same):
 // both tiles then compute, and store, the same values.
 func mulAdd2(c0, c1, a0, a1 []float64, astride int, w []float64, wstride, count int) {
+	if !useVector {
+		mulAdd2Go(c0, c1, a0, a1, astride, w, wstride, count)
+		return
+	}
 	cols := len(c0)
 	if cols == 0 || count == 0 {
 		return

@@ -11,3 +11,7 @@ var useVector = false
 func matmulVector(c, a, w []float64, n, k, m int) { matmulGo(c, a, w, n, k, m) }
 
 func matmulATAddVector(g, a, d []float64, n, k, m int) { matmulATAddGo(g, a, d, n, k, m) }
+
+func mulAdd2(c0, c1, a0, a1 []float64, astride int, w []float64, wstride, count int) {
+	mulAdd2Go(c0, c1, a0, a1, astride, w, wstride, count)
+}

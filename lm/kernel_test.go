@@ -113,6 +113,36 @@ func TestKernelsMatchPlainLoops(t *testing.T) {
 	}
 }
 
+// TestCausalScoresAreDotProducts holds causalScores, on both paths, to
+// one dot product per entry summed in order, on every j ≤ i.
+func TestCausalScoresAreDotProducts(t *testing.T) {
+	defer func(saved bool) { useVector = saved }(useVector)
+	for _, vector := range []bool{false, true} {
+		if vector && !haveVector {
+			continue
+		}
+		useVector = vector
+		r := detmath.NewRNG(2, "scores")
+		for _, c := range [][3]int{{1, 4, 4}, {2, 4, 2}, {5, 6, 3}, {7, 8, 8}, {9, 12, 4}, {17, 16, 8}, {32, 16, 8}, {33, 24, 8}} {
+			T, d, dh := c[0], c[1], c[2]
+			a, b := normals(r, T*d), normals(r, T*d)
+			out := normals(r, T*T)
+			causalScores(out, a, b, make([]float64, dh*T), T, d, dh)
+			for i := range T {
+				for j := 0; j <= i; j++ {
+					var want float64
+					for k := range dh {
+						want += float64(a[i*d+k] * b[j*d+k])
+					}
+					if math.Float64bits(out[i*T+j]) != math.Float64bits(want) {
+						t.Fatalf("vector=%v T=%d d=%d dh=%d: score (%d, %d) is %v, the dot product %v", vector, T, d, dh, i, j, out[i*T+j], want)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestRowMaxIsTheRunningMax holds rowMax to the one running max it
 // replaces, bit for bit, on rows with NaN, both zeros and infinities at
 // every position and of every length modulo four.

@@ -47,6 +47,8 @@ type Model struct {
 	dx, dxm, dh, dq, dk, dv, dy []float64
 	du                          []float64
 	wt                          []float64 // a weight matrix, transposed
+	bt                          []float64 // one head's keys (or values) in a sequence, transposed
+	ds                          []float64 // one head's score gradients in a sequence, and a column
 }
 
 // norm is one LayerNorm's saved state.
@@ -104,6 +106,8 @@ func New(cfg Config, batch int) (*Model, error) {
 	m.dx, m.dxm, m.dh, m.dq, m.dk, m.dv, m.dy = vec(n*d), vec(n*d), vec(n*d), vec(n*d), vec(n*d), vec(n*d), vec(n*d)
 	m.du = vec(n * 4 * d)
 	m.wt = vec(max(d*cfg.Vocab, 4*d*d))
+	m.bt = vec(T * d / cfg.Heads)
+	m.ds = vec(T*T + T)
 	return m, nil
 }
 
@@ -267,10 +271,10 @@ func (m *Model) attention(l, seqs int) {
 	for s := range seqs {
 		for h := range H {
 			att := m.att[l][(s*H+h)*T*T : (s*H+h+1)*T*T]
+			col := s*T*d + h*dh
+			causalScores(att, q[col:], k[col:], m.bt, T, d, dh)
 			for i := range T {
-				qi := q[(s*T+i)*d+h*dh : (s*T+i)*d+h*dh+dh]
 				p := att[i*T : i*T+i+1]
-				dots(p, qi, k[s*T*d+h*dh:], d)
 				for j := range p {
 					p[j] = float64(p[j] * scale)
 				}
@@ -287,7 +291,7 @@ func (m *Model) attention(l, seqs int) {
 				for j := range p {
 					p[j] = float64(p[j] * inv)
 				}
-				weightedRows(y[(s*T+i)*d+h*dh:(s*T+i)*d+h*dh+dh], p, v[s*T*d+h*dh:], d, false)
+				weightedRows(y[col+i*d:col+i*d+dh], p, v[col:], d, false)
 			}
 		}
 	}
@@ -428,10 +432,10 @@ func (m *Model) attentionBackward(l, seqs, T, d, H int) {
 	dq, dk, dv, dy := m.dq[:n*d], m.dk[:n*d], m.dv[:n*d], m.dy[:n*d]
 	// Each sum runs in increasing i (over queries) or j (over keys), the
 	// order of the plain double loop, but gathered per output row so that
-	// no element goes through memory term by term. dp and pcol reuse
-	// scratch of at most T values each; att's probabilities give way to
-	// the scores' gradient as soon as dv has used them.
-	dp, pcol := m.du[:T], m.du[T:2*T]
+	// no element goes through memory term by term. dp (T×T) and pcol (T)
+	// share scratch; att's probabilities give way to the scores' gradient
+	// as soon as dv has used them.
+	dp, pcol := m.ds[:T*T], m.ds[T*T:]
 	for s := range seqs {
 		base := s * T * d
 		for h := range H {
@@ -447,16 +451,16 @@ func (m *Model) attentionBackward(l, seqs, T, d, H int) {
 			}
 			// ds_ij = p_ij (dp_ij − Σ_j' p_ij' dp_ij') · scale, with
 			// dp_ij = dy_i · v_j, in att's place; dq_i = Σ_j ds_ij k_j.
+			causalScores(dp, dy[col:], v[col:], m.bt, T, d, dh)
 			for i := range T {
 				ri := col + i*d
-				p := att[i*T : i*T+i+1]
-				dots(dp[:len(p)], dy[ri:ri+dh], v[col:], d)
+				p, dpi := att[i*T:i*T+i+1], dp[i*T:i*T+i+1]
 				var sum float64
 				for j := range p {
-					sum += float64(p[j] * dp[j])
+					sum += float64(p[j] * dpi[j])
 				}
 				for j := range p {
-					p[j] = float64(float64(p[j]*(dp[j]-sum)) * scale)
+					p[j] = float64(float64(p[j]*(dpi[j]-sum)) * scale)
 				}
 				weightedRows(dq[ri:ri+dh], p, k[col:], d, false)
 			}
