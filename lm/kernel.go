@@ -205,37 +205,41 @@ func axpy(y []float64, s float64, x []float64) {
 	}
 }
 
-// weightedRows sets (or, with add, adds to) out[c] the sum over j of
-// p[j]·rows[j·stride+c], for c < len(out), summed in increasing j: an
-// attention head's output, or its query gradient. Four columns at a time
-// stay in registers across j; the axpy-per-j form kept each element in
-// memory and waited on a store for every term.
-func weightedRows(out, p, rows []float64, stride int, add bool) {
-	c := 0
-	for ; c+4 <= len(out); c += 4 {
-		var s0, s1, s2, s3 float64
-		if add {
-			s0, s1, s2, s3 = out[c], out[c+1], out[c+2], out[c+3]
+// causalMix sets out_i = Σ_{j≤i} p_ij·v_j for every i < T, summed in
+// increasing j, where p_ij = p[i·T+j], out_i = out[i·d : i·d+dh] and v_j =
+// v[j·d : j·d+dh]: one head's outputs (or query gradients) in a sequence.
+// Rows i and i+1 share the terms j ≤ i in one mulAdd2 tile; row i+1's
+// last term is added after them, in order.
+func causalMix(out, p, v []float64, T, d, dh int) {
+	for i := 0; i < T; i += 2 {
+		o0 := out[i*d : i*d+dh]
+		clear(o0)
+		if i+1 == T {
+			mulAdd2(o0, o0, p[i*T:], p[i*T:], 1, v, d, i+1)
+			return
 		}
-		o := c
-		for _, pj := range p {
-			r := rows[o : o+4]
-			o += stride
-			s0 += float64(pj * r[0])
-			s1 += float64(pj * r[1])
-			s2 += float64(pj * r[2])
-			s3 += float64(pj * r[3])
-		}
-		out[c], out[c+1], out[c+2], out[c+3] = s0, s1, s2, s3
+		o1 := out[(i+1)*d : (i+1)*d+dh]
+		clear(o1)
+		mulAdd2(o0, o1, p[i*T:], p[(i+1)*T:], 1, v, d, i+1)
+		axpy(o1, p[(i+1)*T+i+1], v[(i+1)*d:(i+1)*d+dh])
 	}
-	for ; c < len(out); c++ {
-		var s float64
-		if add {
-			s = out[c]
+}
+
+// causalMixT sets out_j = Σ_{i≥j} p_ij·v_i for every j < T, summed in
+// increasing i (the transposed mix: the value gradients from the
+// probabilities, the key gradients from the score gradients). Rows j and
+// j+1 share the terms i > j in one mulAdd2 tile, reading p's columns with
+// a stride; row j's first term, i = j, comes before them.
+func causalMixT(out, p, v []float64, T, d, dh int) {
+	for j := 0; j < T; j += 2 {
+		o0 := out[j*d : j*d+dh]
+		clear(o0)
+		axpy(o0, p[j*T+j], v[j*d:j*d+dh])
+		if j+1 == T {
+			return
 		}
-		for j, pj := range p {
-			s += float64(pj * rows[j*stride+c])
-		}
-		out[c] = s
+		o1 := out[(j+1)*d : (j+1)*d+dh]
+		clear(o1)
+		mulAdd2(o0, o1, p[(j+1)*T+j:], p[(j+1)*T+j+1:], T, v[(j+1)*d:], d, T-j-1)
 	}
 }

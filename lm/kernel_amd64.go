@@ -11,12 +11,15 @@ var haveVector = cpu.X86.HasAVX
 
 var useVector = haveVector
 
-// The AVX tiles (kernel_amd64.s): two output rows by 16 or 4 columns. They
+// The AVX tiles (kernel_amd64.s): two output rows by 16, 8 or 4 columns. They
 // read c0, c1 [cols], a0, a1 [(count−1)·astride+1] and w
 // [(count−1)·wstride+cols] with no bounds checks: mulAdd2 checks first.
 //
 //go:noescape
 func mulAdd2x16(c0, c1, a0, a1 *float64, astride int, w *float64, wstride, count int)
+
+//go:noescape
+func mulAdd2x8(c0, c1, a0, a1 *float64, astride int, w *float64, wstride, count int)
 
 //go:noescape
 func mulAdd2x4(c0, c1, a0, a1 *float64, astride int, w *float64, wstride, count int)
@@ -42,6 +45,10 @@ func mulAdd2(c0, c1, a0, a1 []float64, astride int, w []float64, wstride, count 
 	j := 0
 	for ; j+16 <= cols; j += 16 {
 		mulAdd2x16(&c0[j], &c1[j], &a0[0], &a1[0], astride, &w[j], wstride, count)
+	}
+	if j+8 <= cols {
+		mulAdd2x8(&c0[j], &c1[j], &a0[0], &a1[0], astride, &w[j], wstride, count)
+		j += 8
 	}
 	for ; j+4 <= cols; j += 4 {
 		mulAdd2x4(&c0[j], &c1[j], &a0[0], &a1[0], astride, &w[j], wstride, count)

@@ -113,9 +113,10 @@ func TestKernelsMatchPlainLoops(t *testing.T) {
 	}
 }
 
-// TestCausalScoresAreDotProducts holds causalScores, on both paths, to
-// one dot product per entry summed in order, on every j ≤ i.
-func TestCausalScoresAreDotProducts(t *testing.T) {
+// TestCausalKernelsArePlainSums holds causalScores, causalMix and
+// causalMixT, on both paths, to the plain sums in order over the causal
+// range, on odd and even contexts.
+func TestCausalKernelsArePlainSums(t *testing.T) {
 	defer func(saved bool) { useVector = saved }(useVector)
 	for _, vector := range []bool{false, true} {
 		if vector && !haveVector {
@@ -136,6 +137,31 @@ func TestCausalScoresAreDotProducts(t *testing.T) {
 					}
 					if math.Float64bits(out[i*T+j]) != math.Float64bits(want) {
 						t.Fatalf("vector=%v T=%d d=%d dh=%d: score (%d, %d) is %v, the dot product %v", vector, T, d, dh, i, j, out[i*T+j], want)
+					}
+				}
+			}
+			// The mixes read only the lower triangle of p: the rest is NaN.
+			p := normals(r, T*T)
+			for i := range T {
+				for j := i + 1; j < T; j++ {
+					p[i*T+j] = math.NaN()
+				}
+			}
+			mix, mixT := normals(r, T*d), normals(r, T*d)
+			causalMix(mix, p, b, T, d, dh)
+			causalMixT(mixT, p, b, T, d, dh)
+			for i := range T {
+				for c := range dh {
+					var want, wantT float64
+					for j := 0; j <= i; j++ {
+						want += float64(p[i*T+j] * b[j*d+c])
+					}
+					for j := i; j < T; j++ {
+						wantT += float64(p[j*T+i] * b[j*d+c])
+					}
+					if math.Float64bits(mix[i*d+c]) != math.Float64bits(want) || math.Float64bits(mixT[i*d+c]) != math.Float64bits(wantT) {
+						t.Fatalf("vector=%v T=%d d=%d dh=%d: row %d column %d mixes to %v and %v, the plain sums %v and %v",
+							vector, T, d, dh, i, c, mix[i*d+c], mixT[i*d+c], want, wantT)
 					}
 				}
 			}

@@ -48,7 +48,7 @@ type Model struct {
 	du                          []float64
 	wt                          []float64 // a weight matrix, transposed
 	bt                          []float64 // one head's keys (or values) in a sequence, transposed
-	ds                          []float64 // one head's score gradients in a sequence, and a column
+	ds                          []float64 // one head's score gradients in a sequence
 }
 
 // norm is one LayerNorm's saved state.
@@ -107,7 +107,7 @@ func New(cfg Config, batch int) (*Model, error) {
 	m.du = vec(n * 4 * d)
 	m.wt = vec(max(d*cfg.Vocab, 4*d*d))
 	m.bt = vec(T * d / cfg.Heads)
-	m.ds = vec(T*T + T)
+	m.ds = vec(T * T)
 	return m, nil
 }
 
@@ -291,8 +291,8 @@ func (m *Model) attention(l, seqs int) {
 				for j := range p {
 					p[j] = float64(p[j] * inv)
 				}
-				weightedRows(y[col+i*d:col+i*d+dh], p, v[col:], d, false)
 			}
+			causalMix(y[col:], att, v[col:], T, d, dh)
 		}
 	}
 }
@@ -431,29 +431,20 @@ func (m *Model) attentionBackward(l, seqs, T, d, H int) {
 	q, k, v := m.q[l], m.k[l], m.v[l]
 	dq, dk, dv, dy := m.dq[:n*d], m.dk[:n*d], m.dv[:n*d], m.dy[:n*d]
 	// Each sum runs in increasing i (over queries) or j (over keys), the
-	// order of the plain double loop, but gathered per output row so that
-	// no element goes through memory term by term. dp (T×T) and pcol (T)
-	// share scratch; att's probabilities give way to the scores' gradient
-	// as soon as dv has used them.
-	dp, pcol := m.ds[:T*T], m.ds[T*T:]
+	// order of the plain double loop, two output rows at a time (see
+	// causalMix). att's probabilities give way to the scores' gradient as
+	// soon as dv has used them.
+	dp := m.ds[:T*T]
 	for s := range seqs {
-		base := s * T * d
 		for h := range H {
 			att := m.att[l][(s*H+h)*T*T : (s*H+h+1)*T*T]
-			col := base + h*dh
+			col := s*T*d + h*dh
 			// dv_j = Σ_{i≥j} p_ij dy_i.
-			for j := range T {
-				for i := j; i < T; i++ {
-					pcol[i-j] = att[i*T+j]
-				}
-				rj := col + j*d
-				weightedRows(dv[rj:rj+dh], pcol[:T-j], dy[rj:], d, false)
-			}
+			causalMixT(dv[col:], att, dy[col:], T, d, dh)
 			// ds_ij = p_ij (dp_ij − Σ_j' p_ij' dp_ij') · scale, with
-			// dp_ij = dy_i · v_j, in att's place; dq_i = Σ_j ds_ij k_j.
+			// dp_ij = dy_i · v_j, in att's place.
 			causalScores(dp, dy[col:], v[col:], m.bt, T, d, dh)
 			for i := range T {
-				ri := col + i*d
 				p, dpi := att[i*T:i*T+i+1], dp[i*T:i*T+i+1]
 				var sum float64
 				for j := range p {
@@ -462,16 +453,10 @@ func (m *Model) attentionBackward(l, seqs, T, d, H int) {
 				for j := range p {
 					p[j] = float64(float64(p[j]*(dpi[j]-sum)) * scale)
 				}
-				weightedRows(dq[ri:ri+dh], p, k[col:], d, false)
 			}
-			// dk_j = Σ_{i≥j} ds_ij q_i.
-			for j := range T {
-				for i := j; i < T; i++ {
-					pcol[i-j] = att[i*T+j]
-				}
-				rj := col + j*d
-				weightedRows(dk[rj:rj+dh], pcol[:T-j], q[rj:], d, false)
-			}
+			// dq_i = Σ_{j≤i} ds_ij k_j; dk_j = Σ_{i≥j} ds_ij q_i.
+			causalMix(dq[col:], att, k[col:], T, d, dh)
+			causalMixT(dk[col:], att, q[col:], T, d, dh)
 		}
 	}
 }
