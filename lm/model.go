@@ -46,6 +46,9 @@ type Model struct {
 	// Backward scratch.
 	dx, dxm, dh, dq, dk, dv, dy []float64
 	du                          []float64
+	wt                          []float64 // a weight matrix, transposed
+	bt                          []float64 // one head's keys (or values) in a sequence, transposed
+	ds                          []float64 // one head's score gradients in a sequence
 }
 
 // norm is one LayerNorm's saved state.
@@ -102,6 +105,9 @@ func New(cfg Config, batch int) (*Model, error) {
 	m.probs = vec(n * cfg.Vocab)
 	m.dx, m.dxm, m.dh, m.dq, m.dk, m.dv, m.dy = vec(n*d), vec(n*d), vec(n*d), vec(n*d), vec(n*d), vec(n*d), vec(n*d)
 	m.du = vec(n * 4 * d)
+	m.wt = vec(max(d*cfg.Vocab, 4*d*d))
+	m.bt = vec(T * d / cfg.Heads)
+	m.ds = vec(T * T)
 	return m, nil
 }
 
@@ -215,11 +221,13 @@ func (m *Model) forward(params []float64, tokens []uint16, seqs int) float64 {
 		m.ln2[l].forward(xm, params[o.norm2:o.norm2+d], n, d)
 		u, th, g := m.u[l][:n*4*d], m.tanh[l][:n*4*d], m.gelu[l][:n*4*d]
 		matmul(u, m.ln2[l].out, params[o.in:], n, d, 4*d)
-		for i, z := range u {
+		for i, z := range u { // g holds tanh's argument until the last loop
 			z3 := float64(float64(z*z) * z)
-			t := detmath.Tanh(float64(geluC * (z + float64(0.044715*z3))))
-			th[i] = t
-			g[i] = float64(float64(0.5*z) * (1 + t))
+			g[i] = float64(geluC * (z + float64(0.044715*z3)))
+		}
+		detmath.TanhInto(th, g)
+		for i, z := range u {
+			g[i] = float64(float64(0.5*z) * (1 + th[i]))
 		}
 		next := m.x[l+1][:n*d]
 		matmul(next, g, params[o.out:], n, 4*d, d)
@@ -233,15 +241,14 @@ func (m *Model) forward(params []float64, tokens []uint16, seqs int) float64 {
 	var total float64
 	for r := range n {
 		row := probs[r*V : r*V+V]
-		mx := row[0]
-		for _, z := range row {
-			mx = max(mx, z)
-		}
+		mx := rowMax(row)
 		zt := row[m.target[r]]
-		var sum float64
 		for j, z := range row {
-			e := detmath.Exp(z - mx)
-			row[j] = e
+			row[j] = z - mx
+		}
+		detmath.ExpSlice(row)
+		var sum float64
+		for _, e := range row {
 			sum += e
 		}
 		// -log softmax[target] = log(sum) - (z_target - max).
@@ -264,28 +271,28 @@ func (m *Model) attention(l, seqs int) {
 	for s := range seqs {
 		for h := range H {
 			att := m.att[l][(s*H+h)*T*T : (s*H+h+1)*T*T]
+			col := s*T*d + h*dh
+			causalScores(att, q[col:], k[col:], m.bt, T, d, dh)
 			for i := range T {
-				qi := q[(s*T+i)*d+h*dh : (s*T+i)*d+h*dh+dh]
 				p := att[i*T : i*T+i+1]
-				mx := math.Inf(-1)
 				for j := range p {
-					kj := k[(s*T+j)*d+h*dh : (s*T+j)*d+h*dh+dh]
-					p[j] = float64(dot(qi, kj) * scale)
-					mx = max(mx, p[j])
+					p[j] = float64(p[j] * scale)
 				}
-				var sum float64
+				mx := rowMax(p)
 				for j, z := range p {
-					p[j] = detmath.Exp(z - mx)
-					sum += p[j]
+					p[j] = z - mx
+				}
+				detmath.ExpSlice(p)
+				var sum float64
+				for _, e := range p {
+					sum += e
 				}
 				inv := 1 / sum
-				yi := y[(s*T+i)*d+h*dh : (s*T+i)*d+h*dh+dh]
-				clear(yi)
 				for j := range p {
 					p[j] = float64(p[j] * inv)
-					axpy(yi, p[j], v[(s*T+j)*d+h*dh:(s*T+j)*d+h*dh+dh])
 				}
 			}
+			causalMix(y[col:], att, v[col:], T, d, dh)
 		}
 	}
 }
@@ -359,7 +366,7 @@ func (m *Model) backward(params, grads []float64) {
 	}
 	matmulATAdd(grads[m.off.head:], m.lnf.out, dlogits, n, d, V)
 	dh := m.dh[:n*d]
-	matmulBT(dh, dlogits, params[m.off.head:], n, d, V, false)
+	matmulBT(dh, dlogits, params[m.off.head:], m.wt, n, d, V)
 	dx := m.dx[:n*d]
 	m.lnf.backward(dh, params[m.off.normF:], grads[m.off.normF:], dx, n, d, false)
 
@@ -368,7 +375,7 @@ func (m *Model) backward(params, grads []float64) {
 		// MLP: x[l+1] = xm + gelu(ln2(xm)·in)·out.
 		du := m.du[:n*4*d]
 		matmulATAdd(grads[o.out:], m.gelu[l], dx, n, 4*d, d)
-		matmulBT(du, dx, params[o.out:], n, 4*d, d, false)
+		matmulBT(du, dx, params[o.out:], m.wt, n, 4*d, d)
 		for i, z := range m.u[l][:n*4*d] {
 			t := m.tanh[l][i]
 			z2 := float64(z * z)
@@ -376,7 +383,7 @@ func (m *Model) backward(params, grads []float64) {
 			du[i] = float64(du[i] * (float64(0.5*(1+t)) + float64(float64(0.5*z)*dt)))
 		}
 		matmulATAdd(grads[o.in:], m.ln2[l].out, du, n, d, 4*d)
-		matmulBT(dh, du, params[o.in:], n, d, 4*d, false)
+		matmulBT(dh, du, params[o.in:], m.wt, n, d, 4*d)
 		dxm := m.dxm[:n*d]
 		copy(dxm, dx)
 		m.ln2[l].backward(dh, params[o.norm2:], grads[o.norm2:], dxm, n, d, true)
@@ -384,15 +391,24 @@ func (m *Model) backward(params, grads []float64) {
 		// Attention: xm = x[l] + attn(ln1(x[l]))·o.
 		dy := m.dy[:n*d]
 		matmulATAdd(grads[o.o:], m.y[l], dxm, n, d, d)
-		matmulBT(dy, dxm, params[o.o:], n, d, d, false)
+		matmulBT(dy, dxm, params[o.o:], m.wt, n, d, d)
 		m.attentionBackward(l, seqs, T, d, H)
 		h := m.ln1[l].out[:n*d]
 		matmulATAdd(grads[o.q:], h, m.dq, n, d, d)
 		matmulATAdd(grads[o.k:], h, m.dk, n, d, d)
 		matmulATAdd(grads[o.v:], h, m.dv, n, d, d)
-		matmulBT(dh, m.dq, params[o.q:], n, d, d, false)
-		matmulBT(dh, m.dk, params[o.k:], n, d, d, true)
-		matmulBT(dh, m.dv, params[o.v:], n, d, d, true)
+		// dh = dq·Wqᵀ + dk·Wkᵀ + dv·Wvᵀ, each product whole before it is
+		// added; dy, spent, holds the second and third.
+		matmulBT(dh, m.dq, params[o.q:], m.wt, n, d, d)
+		for _, g := range [...]struct {
+			grad []float64
+			w    int
+		}{{m.dk, o.k}, {m.dv, o.v}} {
+			matmulBT(dy, g.grad, params[g.w:], m.wt, n, d, d)
+			for i, v := range dy {
+				dh[i] += v
+			}
+		}
 		copy(dx, dxm)
 		m.ln1[l].backward(dh, params[o.norm1:], grads[o.norm1:], dx, n, d, true)
 	}
@@ -414,34 +430,33 @@ func (m *Model) attentionBackward(l, seqs, T, d, H int) {
 	scale := 1 / math.Sqrt(float64(dh))
 	q, k, v := m.q[l], m.k[l], m.v[l]
 	dq, dk, dv, dy := m.dq[:n*d], m.dk[:n*d], m.dv[:n*d], m.dy[:n*d]
-	clear(dq)
-	clear(dk)
-	clear(dv)
-	// dp reuses a row of scratch: at most T values.
-	dp := m.du[:T]
+	// Each sum runs in increasing i (over queries) or j (over keys), the
+	// order of the plain double loop, two output rows at a time (see
+	// causalMix). att's probabilities give way to the scores' gradient as
+	// soon as dv has used them.
+	dp := m.ds[:T*T]
 	for s := range seqs {
 		for h := range H {
 			att := m.att[l][(s*H+h)*T*T : (s*H+h+1)*T*T]
-			col := h * dh
+			col := s*T*d + h*dh
+			// dv_j = Σ_{i≥j} p_ij dy_i.
+			causalMixT(dv[col:], att, dy[col:], T, d, dh)
+			// ds_ij = p_ij (dp_ij − Σ_j' p_ij' dp_ij') · scale, with
+			// dp_ij = dy_i · v_j, in att's place.
+			causalScores(dp, dy[col:], v[col:], m.bt, T, d, dh)
 			for i := range T {
-				ri := (s*T + i) * d
-				dyi := dy[ri+col : ri+col+dh]
-				p := att[i*T : i*T+i+1]
+				p, dpi := att[i*T:i*T+i+1], dp[i*T:i*T+i+1]
 				var sum float64
 				for j := range p {
-					rj := (s*T + j) * d
-					dp[j] = dot(dyi, v[rj+col:rj+col+dh])
-					axpy(dv[rj+col:rj+col+dh], p[j], dyi)
-					sum += float64(p[j] * dp[j])
+					sum += float64(p[j] * dpi[j])
 				}
-				qi, dqi := q[ri+col:ri+col+dh], dq[ri+col:ri+col+dh]
 				for j := range p {
-					rj := (s*T + j) * d
-					ds := float64(float64(p[j]*(dp[j]-sum)) * scale)
-					axpy(dqi, ds, k[rj+col:rj+col+dh])
-					axpy(dk[rj+col:rj+col+dh], ds, qi)
+					p[j] = float64(float64(p[j]*(dpi[j]-sum)) * scale)
 				}
 			}
+			// dq_i = Σ_{j≤i} ds_ij k_j; dk_j = Σ_{i≥j} ds_ij q_i.
+			causalMix(dq[col:], att, k[col:], T, d, dh)
+			causalMixT(dk[col:], att, q[col:], T, d, dh)
 		}
 	}
 }

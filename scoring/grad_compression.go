@@ -355,28 +355,48 @@ func (c *nativeCodec) decompress(worker, t int, msg []byte, out []float64) error
 // held-out curve with gradcodec.Templar at the budget; on a control, the
 // held-out loss with plain top-k.
 func (b *gradCompressionBench) baseline(task Task) baselineRun {
-	return b.baselines.get(task, func() baselineRun {
-		if task.Workload == LMWorkload {
-			curve, _, _ := b.lmCurve(task, newNativeCodec(b.p.Workers, b.p.Budget, func() gradient.TensorCompressor { return gradcodec.NewTemplar() }))
-			return baselineRun{curve: curve}
-		}
-		loss, _ := b.train(task, newNativeCodec(b.p.Workers, b.p.Budget, func() gradient.TensorCompressor { return flatCompressor{&baseline.TopK{}} }))
-		return baselineRun{loss: loss}
-	})
+	return b.baselines.get(task, func() baselineRun { return b.runBaseline(task) })
+}
+
+func (b *gradCompressionBench) runBaseline(task Task) baselineRun {
+	if task.Workload == LMWorkload {
+		curve, _, _ := b.lmCurve(task, newNativeCodec(b.p.Workers, b.p.Budget, func() gradient.TensorCompressor { return gradcodec.NewTemplar() }))
+		return baselineRun{curve: curve}
+	}
+	loss, _ := b.train(task, newNativeCodec(b.p.Workers, b.p.Budget, func() gradient.TensorCompressor { return flatCompressor{&baseline.TopK{}} }))
+	return baselineRun{loss: loss}
 }
 
 // denseLoss is the LM's final held-out loss trained the same way without
 // compression: how far the baseline and a submission end from it is
 // what compression costs.
 func (b *gradCompressionBench) denseLoss(task Task) float64 {
-	return b.dense.get(task, func() float64 {
-		curve, _, _ := b.lmCurve(task, nil)
-		if len(curve) == 0 {
-			return math.NaN()
-		}
-		return curve[len(curve)-1].Loss
-	})
+	return b.dense.get(task, func() float64 { return b.runDense(task) })
 }
+
+func (b *gradCompressionBench) runDense(task Task) float64 {
+	curve, _, _ := b.lmCurve(task, nil)
+	if len(curve) == 0 {
+		return math.NaN()
+	}
+	return curve[len(curve)-1].Loss
+}
+
+// WarmBaseline computes task's baseline and, on the LM, its dense run:
+// a task needs both.
+func (b *gradCompressionBench) WarmBaseline(task Task) bool {
+	computed := b.baselines.warm(task, func() baselineRun { return b.runBaseline(task) })
+	if task.Workload == LMWorkload && b.dense.warm(task, func() float64 { return b.runDense(task) }) {
+		computed = true
+	}
+	return computed
+}
+
+func (b *gradCompressionBench) BaselineKnown(task Task) bool {
+	return b.baselines.known(task) && (task.Workload != LMWorkload || b.dense.known(task))
+}
+
+var _ BaselineWarmer = (*gradCompressionBench)(nil)
 
 // BaselineLoss is the built-in baseline's final held-out loss.
 func (b *gradCompressionBench) BaselineLoss(task Task) float64 {

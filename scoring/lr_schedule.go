@@ -124,14 +124,22 @@ func nativeRates(s interface {
 // baseline is the built-in constant schedule's run of task: its held-out
 // curve on the LM, its final loss on a control.
 func (b *lrScheduleBench) baseline(task Task) baselineRun {
-	return b.baselines.get(task, func() baselineRun {
-		if task.Workload == LMWorkload {
-			curve, _, _ := b.lmCurve(task, nativeRates(&baseline.Constant{Rate: baseline.LMConstantLR}))
-			return baselineRun{curve: curve}
-		}
-		loss, _ := b.trainWith(task, nativeRates(&baseline.Constant{Rate: baseline.ConstantLR}))
-		return baselineRun{loss: loss}
-	})
+	return b.baselines.get(task, func() baselineRun { return b.runBaseline(task) })
+}
+
+func (b *lrScheduleBench) WarmBaseline(task Task) bool {
+	return b.baselines.warm(task, func() baselineRun { return b.runBaseline(task) })
+}
+
+func (b *lrScheduleBench) BaselineKnown(task Task) bool { return b.baselines.known(task) }
+
+func (b *lrScheduleBench) runBaseline(task Task) baselineRun {
+	if task.Workload == LMWorkload {
+		curve, _, _ := b.lmCurve(task, nativeRates(&baseline.Constant{Rate: baseline.LMConstantLR}))
+		return baselineRun{curve: curve}
+	}
+	loss, _ := b.trainWith(task, nativeRates(&baseline.Constant{Rate: baseline.ConstantLR}))
+	return baselineRun{loss: loss}
 }
 
 func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskResult, error) {
@@ -156,3 +164,5 @@ func (b *lrScheduleBench) RunTask(inst *sandbox.Instance, task Task) (arena.Task
 	}
 	return lossResult(task, loss, b.baseline(task).loss), nil
 }
+
+var _ BaselineWarmer = (*lrScheduleBench)(nil)

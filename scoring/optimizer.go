@@ -213,22 +213,30 @@ func nativeStepper(opt optimizer.TensorOptimizer, table []arena.Tensor, steps in
 	}
 }
 
-// Baseline is what a task's baseline measured: for the LM, AdamW's
+// baseline is what a task's baseline measured: for the LM, AdamW's
 // held-out curve; for a control, Adam's final held-out loss.
 func (b *optimizerBench) baseline(task Task) baselineRun {
-	return b.baselines.get(task, func() baselineRun {
-		if task.Workload == LMWorkload {
-			curve, _, _ := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
-				return nativeStepper(tensoropt.NewAdamW(baseline.AdamWLR), table, b.p.Steps), nil
-			})
-			return baselineRun{curve: curve}
-		}
-		opt := baseline.NewAdam(baseline.AdamLR)
-		loss, _ := b.p.train(task,
-			func(t int, params, grads []float64, loss float64) error { opt.Step(t, params, grads, loss); return nil },
-			func(params []float64) error { opt.Init(len(params)); return nil })
-		return baselineRun{loss: loss}
-	})
+	return b.baselines.get(task, func() baselineRun { return b.runBaseline(task) })
+}
+
+func (b *optimizerBench) WarmBaseline(task Task) bool {
+	return b.baselines.warm(task, func() baselineRun { return b.runBaseline(task) })
+}
+
+func (b *optimizerBench) BaselineKnown(task Task) bool { return b.baselines.known(task) }
+
+func (b *optimizerBench) runBaseline(task Task) baselineRun {
+	if task.Workload == LMWorkload {
+		curve, _, _ := b.lmCurve(task, func(table []arena.Tensor) (lmStepper, error) {
+			return nativeStepper(tensoropt.NewAdamW(baseline.AdamWLR), table, b.p.Steps), nil
+		})
+		return baselineRun{curve: curve}
+	}
+	opt := baseline.NewAdam(baseline.AdamLR)
+	loss, _ := b.p.train(task,
+		func(t int, params, grads []float64, loss float64) error { opt.Step(t, params, grads, loss); return nil },
+		func(params []float64) error { opt.Init(len(params)); return nil })
+	return baselineRun{loss: loss}
 }
 
 // lmCurve trains the task's LM with the optimizer newStep makes; see
@@ -271,3 +279,5 @@ func (b *optimizerBench) RunTask(inst *sandbox.Instance, task Task) (arena.TaskR
 	}
 	return lossResult(task, loss, b.baseline(task).loss), nil
 }
+
+var _ BaselineWarmer = (*optimizerBench)(nil)

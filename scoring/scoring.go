@@ -91,6 +91,29 @@ func New(kindName string, params json.RawMessage) (Benchmark, error) {
 	return k.parse(params)
 }
 
+// Tasks lists an evaluation's tasks in the order EvaluateWith runs them:
+// one per workload and public seed, then one per workload and hidden seed.
+func Tasks(b Benchmark, hidden []uint64) []Task {
+	return append(crossTasks(b.Workloads(), b.Seeds()), crossTasks(b.Workloads(), hidden)...)
+}
+
+// BaselineWarmer is a Benchmark whose baselines can be computed ahead of
+// the submissions that need them (the LM kinds', which cost as much as a
+// submission's run): WarmBaseline computes into the very memo RunTask
+// reads, with the same code, so a warmed task's baseline is simply there
+// when an evaluation asks for it.
+type BaselineWarmer interface {
+	Benchmark
+	// WarmBaseline computes task's baseline unless it is remembered or
+	// being computed (then it waits for that), and reports whether this
+	// call computed it. A baseline once begun runs to its end: half of one
+	// would poison the memo.
+	WarmBaseline(task Task) (computed bool)
+	// BaselineKnown reports whether task's baseline is remembered or
+	// being computed.
+	BaselineKnown(task Task) bool
+}
+
 // crossTasks is one task per workload and seed.
 func crossTasks(workloads []string, seeds []uint64) []Task {
 	var ts []Task
@@ -204,9 +227,8 @@ func EvaluateWith(ctx context.Context, eng *sandbox.Engine, b Benchmark, lim are
 	}
 	defer mod.Release(ctx)
 
-	tasks := crossTasks(b.Workloads(), b.Seeds())
-	public := len(tasks)
-	tasks = append(tasks, crossTasks(b.Workloads(), hidden)...)
+	tasks := Tasks(b, hidden)
+	public := len(b.Workloads()) * len(b.Seeds())
 	runs, err := runTasks(ctx, mod, b, tasks, sl, opt)
 	if err != nil {
 		return res, err
@@ -408,6 +430,21 @@ func (m *memo[K, V]) get(key K, compute func() V) V {
 	m.mu.Unlock()
 	e.once.Do(func() { e.value = compute() })
 	return e.value
+}
+
+// known reports whether key's value is computed or being computed.
+func (m *memo[K, V]) known(key K) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.values[key]
+	return ok
+}
+
+// warm is get for its side effect: it reports whether this call computed
+// key's value.
+func (m *memo[K, V]) warm(key K, compute func() V) (computed bool) {
+	m.get(key, func() V { computed = true; return compute() })
+	return computed
 }
 
 // baselineMemo remembers the baseline's final loss per task.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arena-dev/arena"
@@ -43,9 +44,14 @@ type Worker struct {
 	// delivery, charges the module nothing, and ends for the worker within
 	// OutagePoll of the database's return.
 	OutagePoll time.Duration
+	// WarmInterval is how often the worker looks for baselines to compute
+	// ahead of the submissions that will need them (see warm.go); 0 turns
+	// warming off.
+	WarmInterval time.Duration
 
-	mu      sync.Mutex
-	benches map[string]scoring.Benchmark // per challenge, so baselines are computed once
+	evaluating atomic.Int32 // evaluations running now; warming waits for 0
+	mu         sync.Mutex
+	benches    map[string]scoring.Benchmark // per challenge, so baselines are computed once
 }
 
 // Retry defaults.
@@ -108,6 +114,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			errs <- w.loop(ctx, jobs, w.Logger.With("worker", i))
+		}()
+	}
+	if w.WarmInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.warmLoop(ctx, w.Logger.With("by", "warm"))
 		}()
 	}
 	wg.Wait()
@@ -282,6 +295,8 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	}
 
 	stop := w.heartbeat(ctx, job, j.Submission.ID, log)
+	w.evaluating.Add(1)
+	defer w.evaluating.Add(-1)
 	begin := time.Now()
 	var (
 		mu  sync.Mutex // tasks finish on goroutines of their own

@@ -152,48 +152,53 @@ func (w *newtonSchulz) orthogonalize(g []float64, rows, cols, steps int) {
 	y, a, aa := w.y[:r*c], w.a[:r*r], w.aa[:r*r]
 	for range steps {
 		// A = X Xᵀ, symmetric: compute the upper triangle, mirror it.
-		for i := range r {
-			xi := x[i*c : i*c+c]
-			for k := i; k < r; k++ {
-				xk := x[k*c : k*c+len(xi)] // the same length: no bounds checks below
-				s := 0.0
-				for j, v := range xi {
-					s += float64(v * xk[j])
-				}
-				a[i*r+k], a[k*r+i] = s, s
-			}
-		}
+		gramRows(a, x, r, c)
 		// B = b·A + c·A², into aa. A is symmetric, so (A²)ᵢₖ = Σⱼ AᵢⱼAₖⱼ:
 		// the same products in the same order as Σⱼ AᵢⱼAⱼₖ, but along
 		// rows, which Go's WebAssembly runs several times faster; and A²
 		// is symmetric too, so the upper triangle is mirrored.
-		for i := range r {
-			ai := a[i*r : i*r+r]
-			for k := i; k < r; k++ {
-				ak := a[k*r : k*r+len(ai)]
-				s := 0.0
-				for j, v := range ai {
-					s += float64(v * ak[j])
-				}
-				aa[i*r+k], aa[k*r+i] = s, s
-			}
-		}
+		gramRows(aa, a, r, r)
 		for i := range aa {
 			aa[i] = float64(nsB*a[i]) + float64(nsC*aa[i])
 		}
 		// X' = a·X + B X: each entry's sum over k in order, then a·X.
+		// Eight columns at a time keep their sums in locals across k, so
+		// no entry of X' is stored until it is done.
 		for i := range r {
-			yi := y[i*c : i*c+c]
-			clear(yi)
-			for k := range r {
-				bik, xk := aa[i*r+k], x[k*c:k*c+len(yi)]
-				for j, v := range xk {
-					yi[j] += float64(bik * v)
+			bi, yi, xi := aa[i*r:i*r+r], y[i*c:i*c+c], x[i*c:i*c+c]
+			j := 0
+			for ; j+8 <= c; j += 8 {
+				var s0, s1, s2, s3, s4, s5, s6, s7 float64
+				o := j
+				for _, bik := range bi {
+					xk := x[o : o+8 : o+8]
+					o += c
+					s0 += float64(bik * xk[0])
+					s1 += float64(bik * xk[1])
+					s2 += float64(bik * xk[2])
+					s3 += float64(bik * xk[3])
+					s4 += float64(bik * xk[4])
+					s5 += float64(bik * xk[5])
+					s6 += float64(bik * xk[6])
+					s7 += float64(bik * xk[7])
 				}
+				yj := yi[j : j+8 : j+8]
+				xj := xi[j : j+8 : j+8]
+				yj[0] = float64(nsA*xj[0]) + s0
+				yj[1] = float64(nsA*xj[1]) + s1
+				yj[2] = float64(nsA*xj[2]) + s2
+				yj[3] = float64(nsA*xj[3]) + s3
+				yj[4] = float64(nsA*xj[4]) + s4
+				yj[5] = float64(nsA*xj[5]) + s5
+				yj[6] = float64(nsA*xj[6]) + s6
+				yj[7] = float64(nsA*xj[7]) + s7
 			}
-			xi := x[i*c : i*c+len(yi)]
-			for j, v := range xi {
-				yi[j] = float64(nsA*v) + yi[j]
+			for ; j < c; j++ {
+				s := 0.0
+				for k, bik := range bi {
+					s += float64(bik * x[k*c+j])
+				}
+				yi[j] = float64(nsA*xi[j]) + s
 			}
 		}
 		x, y = y, x
@@ -206,5 +211,51 @@ func (w *newtonSchulz) orthogonalize(g []float64, rows, cols, steps int) {
 		}
 	} else {
 		copy(g, x)
+	}
+}
+
+// gramRows sets the r × r matrix g to m mᵀ for the r × c matrix m: each
+// entry a dot product of two rows summed in order, the upper triangle
+// computed and mirrored. Four rows of m at a time share the loads of the
+// first, and four terms are added a pass, left to right: Go's
+// WebAssembly pays for every loop pass, so fewer passes cost less fuel.
+func gramRows(g, m []float64, r, c int) {
+	for i := range r {
+		mi := m[i*c : i*c+c]
+		k := i
+		for ; k+4 <= r; k += 4 {
+			m0 := m[k*c : k*c+len(mi)]
+			m1 := m[(k+1)*c : (k+1)*c+len(mi)]
+			m2 := m[(k+2)*c : (k+2)*c+len(mi)]
+			m3 := m[(k+3)*c : (k+3)*c+len(mi)]
+			var s0, s1, s2, s3 float64
+			j := 0
+			for ; j+4 <= len(mi); j += 4 {
+				v0, v1, v2, v3 := mi[j], mi[j+1], mi[j+2], mi[j+3]
+				s0 = s0 + float64(v0*m0[j]) + float64(v1*m0[j+1]) + float64(v2*m0[j+2]) + float64(v3*m0[j+3])
+				s1 = s1 + float64(v0*m1[j]) + float64(v1*m1[j+1]) + float64(v2*m1[j+2]) + float64(v3*m1[j+3])
+				s2 = s2 + float64(v0*m2[j]) + float64(v1*m2[j+1]) + float64(v2*m2[j+2]) + float64(v3*m2[j+3])
+				s3 = s3 + float64(v0*m3[j]) + float64(v1*m3[j+1]) + float64(v2*m3[j+2]) + float64(v3*m3[j+3])
+			}
+			for ; j < len(mi); j++ {
+				v := mi[j]
+				s0 += float64(v * m0[j])
+				s1 += float64(v * m1[j])
+				s2 += float64(v * m2[j])
+				s3 += float64(v * m3[j])
+			}
+			g[i*r+k], g[k*r+i] = s0, s0
+			g[i*r+k+1], g[(k+1)*r+i] = s1, s1
+			g[i*r+k+2], g[(k+2)*r+i] = s2, s2
+			g[i*r+k+3], g[(k+3)*r+i] = s3, s3
+		}
+		for ; k < r; k++ {
+			mk := m[k*c : k*c+len(mi)]
+			s := 0.0
+			for j, v := range mi {
+				s += float64(v * mk[j])
+			}
+			g[i*r+k], g[k*r+i] = s, s
+		}
 	}
 }

@@ -94,7 +94,8 @@ func TestBrowserFollowsTheCrown(t *testing.T) {
 	// Now a worker on "another machine" takes the job.
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan int, 1)
-	env := map[string]string{"ARENA_DATABASE_URL": s.env["ARENA_DATABASE_URL"], "ARENA_NATS_URL": natsURL[1], "ARENA_CACHE_DIR": t.TempDir()}
+	env := map[string]string{"ARENA_DATABASE_URL": s.env["ARENA_DATABASE_URL"], "ARENA_NATS_URL": natsURL[1], "ARENA_CACHE_DIR": t.TempDir(),
+		"ARENA_WARM_BASELINES": "0"}
 	var workerOut syncBuffer
 	w := &cli{stdout: &workerOut, stderr: &workerOut, env: func(k string) string { return env[k] }}
 	go func() { workerDone <- w.run(workerCtx, []string{"worker", "--concurrency", "1"}) }()

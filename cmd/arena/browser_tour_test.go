@@ -193,7 +193,8 @@ func startWorker(t *testing.T, databaseURL, natsURL string) func() {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	env := map[string]string{"ARENA_DATABASE_URL": databaseURL, "ARENA_NATS_URL": natsURL, "ARENA_CACHE_DIR": t.TempDir()}
+	env := map[string]string{"ARENA_DATABASE_URL": databaseURL, "ARENA_NATS_URL": natsURL, "ARENA_CACHE_DIR": t.TempDir(),
+		"ARENA_WARM_BASELINES": "0"} // see startServerEnv
 	var out syncBuffer
 	w := &cli{stdout: &out, stderr: &out, env: func(k string) string { return env[k] }}
 	go func() { done <- w.run(ctx, []string{"worker", "--concurrency", "1"}) }()

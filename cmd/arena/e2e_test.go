@@ -55,7 +55,11 @@ func startServer(t *testing.T) *server {
 // startServerEnv starts a server with extra ARENA_* settings.
 func startServerEnv(t *testing.T, extra map[string]string) *server {
 	t.Helper()
-	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t), "ARENA_CACHE_DIR": t.TempDir(), "ARENA_WORKERS": "2"}, out: &syncBuffer{}}
+	// No baseline warming: every server seeds the default demo challenge,
+	// whose five baselines would cost each test half a minute of CPU
+	// (worker/warm_test.go covers warming).
+	s := &server{env: map[string]string{"ARENA_DATABASE_URL": pgtest.NewDatabase(t), "ARENA_CACHE_DIR": t.TempDir(), "ARENA_WORKERS": "2",
+		"ARENA_WARM_BASELINES": "0"}, out: &syncBuffer{}}
 	for k, v := range extra {
 		s.env[k] = v
 	}

@@ -46,6 +46,13 @@ type config struct {
 	// in the database, shared by every server on it.
 	SessionSecret string
 	QueuePoll     time.Duration // how often a queued submission's event stream rereads its place
+	WarmEvery     time.Duration // how often workers look for baselines to compute ahead; 0: never
+}
+
+// warmFlag is the flag of workers' baseline warming (worker.Worker.WarmInterval).
+func (c *cli) warmFlag(fs *flag.FlagSet, cfg *config) {
+	fs.DurationVar(&cfg.WarmEvery, "warm-baselines", c.env.durationOr("ARENA_WARM_BASELINES", 15*time.Second),
+		"how often workers compute the current tasks' baselines ahead of submissions, while idle (ARENA_WARM_BASELINES); 0: never")
 }
 
 func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
@@ -95,6 +102,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Addr, "addr", c.env.or("ARENA_ADDR", ":8080"), "HTTP listen address (ARENA_ADDR)")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", c.env("ARENA_NATS_LISTEN"), "also expose the embedded NATS on HOST:PORT (ARENA_NATS_LISTEN)")
 	fs.IntVar(&cfg.Workers, "workers", c.env.intOr("ARENA_WORKERS", 2), "in-process workers; 0 for none (ARENA_WORKERS)")
+	c.warmFlag(fs, &cfg)
 	fs.BoolVar(&cfg.Demo, "demo", c.env.or("ARENA_DEMO", "true") == "true", "seed a demo optimizer challenge when none exists (ARENA_DEMO)")
 	limits := api.DefaultRateLimits()
 	fs.Float64Var(&cfg.RateLimits.PerSecond, "rate-limit", c.env.floatOr("ARENA_RATE_LIMIT", limits.PerSecond), "API requests per second per key or address, bursts of twice that; 0 for no limit (ARENA_RATE_LIMIT)")
@@ -226,7 +234,7 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	if cfg.Workers > 0 {
-		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger, Concurrency: cfg.Workers}
+		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger, Concurrency: cfg.Workers, WarmInterval: cfg.WarmEvery}
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- w.Run(ctx) }()
 	}
@@ -316,6 +324,7 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 	var cfg config
 	fs := c.serverFlags("worker", &cfg)
 	fs.IntVar(&cfg.Workers, "concurrency", c.env.intOr("ARENA_WORKERS", 2), "evaluations at once (ARENA_WORKERS)")
+	c.warmFlag(fs, &cfg)
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", c.env("ARENA_METRICS_ADDR"), "serve Prometheus metrics at http://ADDR/metrics (ARENA_METRICS_ADDR); empty: none")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -341,7 +350,7 @@ func (c *cli) worker(ctx context.Context, args []string) error {
 		c.logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 	}
 	c.logger.Info("arena worker running", "concurrency", cfg.Workers, "nats", cfg.NATSURL)
-	w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger, Concurrency: cfg.Workers}
+	w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger, Concurrency: cfg.Workers, WarmInterval: cfg.WarmEvery}
 	return w.Run(ctx)
 }
 
