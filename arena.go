@@ -153,7 +153,8 @@ func (r Rules) Accepting(t time.Time) error {
 // per step.
 const DefaultFuelPerTask = 30_000_000_000
 
-// MaxFuelPerTask caps budgets. Guest machine code has no points where Go
+// MaxFuelPerTask caps budgets; it is also the grad_compression kind's
+// default (scoring.DefaultLimits), whose tasks run nine instances. Guest machine code has no points where Go
 // can preempt it; guests yield to Go only in loops that make calls (see
 // package meter), so a loop without calls makes a garbage collection wait
 // for it. Such loops run at 10^9 fuel a second or more, so a hostile

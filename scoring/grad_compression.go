@@ -44,6 +44,13 @@ type GradCompressionParams struct {
 	Momentum float64 `json:"momentum"` // controls: its heavy-ball coefficient
 }
 
+// gradCompressionFuel is the kind's default fuel_per_task: a task runs
+// eight peers and an aggregator, and the heaviest shipped example,
+// PowerSGD at rank 4 with two iterations, spends about 50 billion on a
+// default task (docs/grad_compression.md); this is twice that, which is
+// also arena.MaxFuelPerTask.
+const gradCompressionFuel = arena.MaxFuelPerTask
+
 // DefaultCompression is the default budget's ratio to the dense float32
 // gradient: a peer sends 1/32 of 4n bytes, one bit a parameter, within
 // the 32–64× Templar's peers work at.

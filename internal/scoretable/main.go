@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/examples"
 	"github.com/arena-dev/arena/sandbox"
 	"github.com/arena-dev/arena/scoring"
@@ -72,7 +71,7 @@ func run() error {
 		// three more (one for a long evaluation), since a shared machine's noise
 		// only ever adds time.
 		begin := time.Now()
-		ev, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module, nil)
+		ev, err := scoring.Evaluate(ctx, eng, bench, scoring.DefaultLimits(e.Kind), module, nil)
 		if err != nil {
 			return err
 		}
@@ -83,7 +82,7 @@ func run() error {
 		}
 		for range repeats {
 			begin = time.Now()
-			again, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module, nil)
+			again, err := scoring.Evaluate(ctx, eng, bench, scoring.DefaultLimits(e.Kind), module, nil)
 			if err != nil {
 				return err
 			}

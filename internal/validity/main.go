@@ -167,7 +167,7 @@ func run(ctx context.Context, p profile, logf func(string)) (*report, error) {
 			return err
 		}
 		start := time.Now()
-		ev, err := scoring.Evaluate(ctx, eng, b, arena.DefaultLimits(), wasm, nil)
+		ev, err := scoring.Evaluate(ctx, eng, b, scoring.DefaultLimits(kind), wasm, nil)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", kind, example, err)
 		}

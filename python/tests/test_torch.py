@@ -315,8 +315,8 @@ class GradientCodecTest(unittest.TestCase):
 
     def test_the_table_reaches_a_tensor_aware_codec(self):
         # PowerSGD factors every matrix of the table (named_parameters'
-        # shapes) and sends vectors whole: a 32×32 weight as rank-2 factors
-        # at 4 bits (2·2·4 bytes of scales and 2·64/2 of codes), the bias
+        # shapes) and sends vectors whole: a 32×32 weight as rank-4 factors
+        # at 4 bits (2·4·4 bytes of scales and 2·4·32/2 of codes), the bias
         # as a scale and 32 codes. Seen as one flat vector it could not
         # factor anything and would need 4 + 1056 bytes.
         model = torch.nn.Linear(32, 32)
@@ -325,7 +325,7 @@ class GradientCodecTest(unittest.TestCase):
         module = ENGINE.load(example("grad_compression", "powersgd"), "grad_compression", BIG)
         w = arena.torch.GradientCompressor(model, module, 0, 1, 1100, steps=10)
         msg = w.compress(0)
-        self.assertEqual(len(msg), 16 + 64 + 4 + 32)
+        self.assertEqual(len(msg), 32 + 128 + 4 + 32)
         agg = arena.torch.GradientAggregator(model, module, 1, 1100, steps=10)
         mean = agg.aggregate(0, [msg])
         self.assertEqual(model.bias.grad.tolist(), [1.0] * 32)  # the absmax codes 1 exactly
