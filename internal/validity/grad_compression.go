@@ -191,11 +191,11 @@ func (r *report) gradWrite(w io.Writer) {
 		if res.kind != "grad_compression" && res.kind != "grad_compression_dense" {
 			continue
 		}
-		name := res.example
+		name := "`" + res.example + "`"
 		if res.kind == "grad_compression_dense" {
-			name += "` (8 bytes a parameter)`"
+			name += " at 8 bytes a parameter (its own baseline's target)"
 		}
-		fmt.Fprintf(w, "| `%s | %+.4f | %.2f× | %s | %s | %s | %s | %v |\n", name+"`", res.score(), math.Exp(res.score()),
+		fmt.Fprintf(w, "| %s | %+.4f | %.2f× | %s | %s | %s | %s | %v |\n", name, res.score(), math.Exp(res.score()),
 			stepsCell(res.ev), lossCell(res.ev), denseCell(res.ev), fuelCell(res.ev), res.took.Round(100*time.Millisecond))
 	}
 	fmt.Fprintf(w, "\nParameters: `%s`\n", compactJSON(r.params["grad_compression"]))
