@@ -76,6 +76,9 @@ func (m *Model) SetCut(after int, c Cut) error {
 	return nil
 }
 
+// Cut is the cut SetCut put in, and after how many blocks; nil for none.
+func (m *Model) Cut() (after int, c Cut) { return m.cutAfter, m.cut }
+
 // norm is one LayerNorm's saved state.
 type norm struct {
 	xhat, out, rstd []float64

@@ -11,12 +11,58 @@ import (
 // The activation_compression kind's adapters: the stage that encodes a
 // tensor and the stage that decodes it, each on its own instance.
 
+// The activation_compression kind's exports. ABI v2 adds the direction a
+// tensor crosses the pipeline cut in: a module exports ac_encode or
+// ac_compress (ABI v1, called without the direction), and ac_decode or
+// ac_decompress; when it has both of a pair, the v2 one is called. See
+// docs/activation_compression.md.
+const (
+	ACCompress   = "ac_compress"   // (dtype, rows, cols, in, size, out, cap i32) -> i32: ABI v1
+	ACDecompress = "ac_decompress" // (dtype, rows, cols, msg, len, out, size i32): ABI v1
+	ACEncode     = "ac_encode"     // (direction, dtype, rows, cols, in, size, out, cap i32) -> i32: ABI v2
+	ACDecode     = "ac_decode"     // (direction, dtype, rows, cols, msg, len, out, size i32): ABI v2
+)
+
+// Directions a tensor crosses a pipeline cut in, as ABI v2 passes them.
+const (
+	Forward  = 0 // the activation, from the earlier stage to the later
+	Backward = 1 // the gradient with respect to it, back again
+)
+
+// DirectionName is how messages name a direction.
+func DirectionName(direction int) string {
+	if direction == Backward {
+		return "backward (gradient)"
+	}
+	return "forward (activation)"
+}
+
+func i32s(n int) []api.ValueType {
+	t := make([]api.ValueType, n)
+	for i := range t {
+		t[i] = api.ValueTypeI32
+	}
+	return t
+}
+
 // ActivationCompressionABI is what an activation compression module must
 // export.
-var ActivationCompressionABI = sandbox.ABI{Funcs: []sandbox.Func{
-	{Name: "ac_compress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, Results: []api.ValueType{api.ValueTypeI32}},
-	{Name: "ac_decompress", Params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}},
-}}
+var ActivationCompressionABI = sandbox.ABI{
+	Funcs: []sandbox.Func{
+		{Name: ACCompress, Params: i32s(7), Results: i32s(1), Optional: true},
+		{Name: ACDecompress, Params: i32s(7), Optional: true},
+		{Name: ACEncode, Params: i32s(8), Results: i32s(1), Optional: true},
+		{Name: ACDecode, Params: i32s(8), Optional: true},
+	},
+	AnyOf: [][]string{{ACEncode, ACCompress}, {ACDecode, ACDecompress}},
+}
+
+func checkDirection(direction int) error {
+	if direction != Forward && direction != Backward {
+		return fmt.Errorf("direction %d: %d (forward) or %d (backward)", direction, Forward, Backward)
+	}
+	return nil
+}
 
 func checkTensorSize(size int) error {
 	if size < 1 || size > 1<<30 {
@@ -35,6 +81,7 @@ type GuestActivationEncoder struct {
 	size          int
 	inPtr, outPtr uint32
 	msg           []byte
+	v2            bool // the module exports ac_encode
 }
 
 // NewGuestActivationEncoder allocates the input and message buffers.
@@ -42,7 +89,7 @@ func NewGuestActivationEncoder(inst *sandbox.Instance, size int) (*GuestActivati
 	if err := checkTensorSize(size); err != nil {
 		return nil, err
 	}
-	e := &GuestActivationEncoder{inst: inst, size: size}
+	e := &GuestActivationEncoder{inst: inst, size: size, v2: inst.HasExport(ACEncode)}
 	var err error
 	if e.inPtr, e.outPtr, err = alloc2(inst, size, ActivationCapacity(size)); err != nil {
 		return nil, err
@@ -50,23 +97,33 @@ func NewGuestActivationEncoder(inst *sandbox.Instance, size int) (*GuestActivati
 	return e, nil
 }
 
-// Compress encodes a rows×cols tensor of dtype (baseline.BFloat16 or
-// baseline.Float32), data in little-endian bytes. The message is valid until the next call.
-func (e *GuestActivationEncoder) Compress(dtype, rows, cols int, data []byte) ([]byte, error) {
+// Encode encodes a rows×cols tensor of dtype (baseline.BFloat16 or
+// baseline.Float32), data in little-endian bytes, crossing the cut in
+// direction (Forward or Backward): through ac_encode, or ac_compress,
+// which is not told the direction. The message is valid until the next
+// call.
+func (e *GuestActivationEncoder) Encode(direction, dtype, rows, cols int, data []byte) ([]byte, error) {
 	if len(data) > e.size {
 		return nil, fmt.Errorf("a tensor of %d bytes, over the encoder's %d", len(data), e.size)
+	}
+	if err := checkDirection(direction); err != nil {
+		return nil, err
 	}
 	if err := e.inst.WriteBytes(e.inPtr, data); err != nil {
 		return nil, err
 	}
 	capacity := ActivationCapacity(e.size)
-	res, err := e.inst.Call("ac_compress", uint64(dtype), uint64(rows), uint64(cols), uint64(e.inPtr), uint64(len(data)), uint64(e.outPtr), uint64(capacity))
+	fn, args := ACCompress, []uint64{uint64(dtype), uint64(rows), uint64(cols), uint64(e.inPtr), uint64(len(data)), uint64(e.outPtr), uint64(capacity)}
+	if e.v2 {
+		fn, args = ACEncode, append([]uint64{uint64(direction)}, args...)
+	}
+	res, err := e.inst.Call(fn, args...)
 	if err != nil {
 		return nil, err
 	}
 	m := int32(res[0])
 	if m < 0 || int(m) > capacity {
-		return nil, &sandbox.RunError{Func: "ac_compress", Reason: fmt.Sprintf("returned %d; a message is 0 to %d bytes", m, capacity)}
+		return nil, &sandbox.RunError{Func: fn, Reason: fmt.Sprintf("returned %d; a message is 0 to %d bytes", m, capacity)}
 	}
 	e.msg, err = e.inst.ReadBytes(e.outPtr, int(m), e.msg)
 	return e.msg, err
@@ -79,6 +136,7 @@ type GuestActivationDecoder struct {
 	size           int
 	msgPtr, decPtr uint32
 	out            []byte
+	v2             bool // the module exports ac_decode
 }
 
 // NewGuestActivationDecoder allocates the message and output buffers.
@@ -86,7 +144,7 @@ func NewGuestActivationDecoder(inst *sandbox.Instance, size int) (*GuestActivati
 	if err := checkTensorSize(size); err != nil {
 		return nil, err
 	}
-	d := &GuestActivationDecoder{inst: inst, size: size}
+	d := &GuestActivationDecoder{inst: inst, size: size, v2: inst.HasExport(ACDecode)}
 	var err error
 	if d.msgPtr, d.decPtr, err = alloc2(inst, ActivationCapacity(size), size); err != nil {
 		return nil, err
@@ -94,16 +152,25 @@ func NewGuestActivationDecoder(inst *sandbox.Instance, size int) (*GuestActivati
 	return d, nil
 }
 
-// Decompress decodes msg into a rows×cols tensor of dtype, n bytes long.
-// The result is valid until the next call.
-func (d *GuestActivationDecoder) Decompress(dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
+// Decode decodes msg into a rows×cols tensor of dtype, n bytes long,
+// that crossed the cut in direction: through ac_decode, or
+// ac_decompress, which is not told the direction. The result is valid
+// until the next call.
+func (d *GuestActivationDecoder) Decode(direction, dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
 	if n > d.size || len(msg) > ActivationCapacity(d.size) {
 		return nil, fmt.Errorf("a tensor of %d bytes from a message of %d, over the decoder's %d", n, len(msg), d.size)
+	}
+	if err := checkDirection(direction); err != nil {
+		return nil, err
 	}
 	if err := d.inst.WriteBytes(d.msgPtr, msg); err != nil {
 		return nil, err
 	}
-	if _, err := d.inst.Call("ac_decompress", uint64(dtype), uint64(rows), uint64(cols), uint64(d.msgPtr), uint64(len(msg)), uint64(d.decPtr), uint64(n)); err != nil {
+	fn, args := ACDecompress, []uint64{uint64(dtype), uint64(rows), uint64(cols), uint64(d.msgPtr), uint64(len(msg)), uint64(d.decPtr), uint64(n)}
+	if d.v2 {
+		fn, args = ACDecode, append([]uint64{uint64(direction)}, args...)
+	}
+	if _, err := d.inst.Call(fn, args...); err != nil {
 		return nil, err
 	}
 	var err error

@@ -255,12 +255,14 @@ func NewActivationEncoder(ctx context.Context, eng *sandbox.Engine, wasm []byte,
 	return &ActivationEncoder{session: s, guest: g}, nil
 }
 
-// Compress encodes a rows×cols tensor of dtype (baseline.BFloat16 or
-// baseline.Float32) given as little-endian bytes. The message is valid
+// Encode encodes a rows×cols tensor of dtype (baseline.BFloat16 or
+// baseline.Float32) given as little-endian bytes, crossing a pipeline cut
+// in direction (scoring.Forward for an activation, scoring.Backward for
+// its gradient; a module of ABI v1 is not told). The message is valid
 // until the next call.
-func (e *ActivationEncoder) Compress(dtype, rows, cols int, data []byte) ([]byte, error) {
+func (e *ActivationEncoder) Encode(direction, dtype, rows, cols int, data []byte) ([]byte, error) {
 	var msg []byte
-	err := e.call(func() (err error) { msg, err = e.guest.Compress(dtype, rows, cols, data); return err })
+	err := e.call(func() (err error) { msg, err = e.guest.Encode(direction, dtype, rows, cols, data); return err })
 	return msg, err
 }
 
@@ -283,11 +285,13 @@ func NewActivationDecoder(ctx context.Context, eng *sandbox.Engine, wasm []byte,
 	return &ActivationDecoder{session: s, guest: g}, nil
 }
 
-// Decompress decodes msg into the n-byte rows×cols tensor of dtype. The
-// result is valid until the next call. Arena's benchmarks demand lossless
-// coders, but check what matters to your loop.
-func (d *ActivationDecoder) Decompress(dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
+// Decode decodes msg, which crossed in direction, into the n-byte
+// rows×cols tensor of dtype. The result is valid until the next call. A
+// lossy codec's result is close to the original, not equal: check what
+// matters to your loop (the benchmark's spot check is a cosine
+// similarity of at least 0.9).
+func (d *ActivationDecoder) Decode(direction, dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
 	var out []byte
-	err := d.call(func() (err error) { out, err = d.guest.Decompress(dtype, rows, cols, msg, n); return err })
+	err := d.call(func() (err error) { out, err = d.guest.Decode(direction, dtype, rows, cols, msg, n); return err })
 	return out, err
 }

@@ -81,14 +81,15 @@ func main() {
 
 // profile is the benchmark parameters the suite runs on.
 type profile struct {
-	name      string
-	optimizer string // params of the optimizer kind's LM
-	schedule  string // params of the lr_schedule kind's LM
-	control   string // params of the negative control (optimizer kind)
+	name       string
+	optimizer  string // params of the optimizer kind's LM
+	schedule   string // params of the lr_schedule kind's LM
+	control    string // params of the negative control (optimizer kind)
+	activation string // params of the activation_compression kind
 }
 
 func defaultProfile() profile {
-	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`}
+	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`, activation: `{}`}
 }
 
 // result is one example's evaluation.
@@ -112,14 +113,15 @@ type check struct {
 }
 
 type report struct {
-	profile  profile
-	params   map[string]any
-	results  map[string]result // by kind/example
-	order    []string
-	checks   []check
-	took     time.Duration
-	cpus     int
-	baseline map[string]arena.Evaluation
+	profile    profile
+	params     map[string]any
+	results    map[string]result // by kind/example
+	order      []string
+	checks     []check
+	took       time.Duration
+	cpus       int
+	baseline   map[string]arena.Evaluation
+	activation *activationResults
 }
 
 func (r *report) failed() []string {
@@ -189,7 +191,10 @@ func run(ctx context.Context, p profile, logf func(string)) (*report, error) {
 			return nil, err
 		}
 	}
-	rep.checks = rep.assess()
+	if rep.activation, err = runActivation(ctx, eng, modules, p.activation, activationExamples, logf); err != nil {
+		return nil, err
+	}
+	rep.checks = append(rep.assess(), rep.activation.checks()...)
 	rep.took = time.Since(begin)
 	return rep, nil
 }
@@ -265,6 +270,10 @@ func (r *report) write(w io.Writer) {
 				stepsCell(res.ev), lossCell(res.ev), fuelCell(res.ev), res.took.Round(100*time.Millisecond))
 		}
 		fmt.Fprintf(w, "\nParameters: `%s`\n", compactJSON(r.params[sect.key]))
+	}
+	rep := r.activation
+	if rep != nil {
+		rep.write(w)
 	}
 	fmt.Fprintf(w, "\n## How the rates were chosen\n\n")
 	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")
