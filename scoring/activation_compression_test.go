@@ -201,3 +201,31 @@ func FuzzWireCosine(f *testing.F) {
 		}
 	})
 }
+
+// A module needs a way to encode and a way to decode, of either version:
+// validation names the pair it lacks.
+func TestActivationABINamesWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	eng := sandbox.NewEngine(2)
+	defer eng.Close(context.Background())
+	ev := evaluateKind(t, eng, ActivationCompressionKind, tinyCut(""), testdataModule(t, "encodeonly"))
+	if ev.Status != arena.StatusRejected || !strings.Contains(ev.Error, "exports neither ac_decode(i32, i32, i32, i32, i32, i32, i32, i32) nor ac_decompress(i32, i32, i32, i32, i32, i32, i32)") {
+		t.Errorf("a module with ac_encode alone: %s %q", ev.Status, ev.Error)
+	}
+}
+
+// Hostile codecs fail their own tasks with a reason, never the host.
+func TestActivationHostileCodecs(t *testing.T) {
+	t.Parallel()
+	eng := sandbox.NewEngine(4)
+	defer eng.Close(context.Background())
+	for name, want := range map[string]string{
+		"nandecode": "ac_decode: step 0, forward (activation): the decoded tensor's cosine similarity to the original is NaN, below the floor of 0.9",
+		"overcap":   "ac_encode: returned ",
+	} {
+		ev := evaluateKind(t, eng, ActivationCompressionKind, tinyCut(""), testdataModule(t, name))
+		if ev.Status != arena.StatusFailed || !strings.Contains(ev.Error, want) {
+			t.Errorf("%s: %s %q; want failed with %q", name, ev.Status, ev.Error, want)
+		}
+	}
+}
