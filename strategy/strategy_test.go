@@ -321,3 +321,40 @@ func TestTimeBetweenCallsDoesNotCount(t *testing.T) {
 		}
 	}
 }
+
+// Two stages of a cut: the activation crosses from the first to the
+// second, its gradient back, each decoded by the other stage's instance
+// with the direction it was sent in.
+func TestActivationStages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	module := read(t, "testdata/direction.wasm")
+	const size = 2 * 4 * 8
+	a, err := strategy.NewActivationStage(ctx, eng, module, size, true, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, err := strategy.NewActivationStage(ctx, eng, module, size, false, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	x := make([]byte, size)
+	for i := range x {
+		x[i] = byte(3 * i)
+	}
+	for _, hop := range []struct {
+		dir      int
+		from, to *strategy.ActivationStage
+	}{{scoring.Forward, a, b}, {scoring.Backward, b, a}} {
+		msg, err := hop.from.Encode(hop.dir, 0, 4, 8, x)
+		if err != nil {
+			t.Fatalf("direction %d: %v", hop.dir, err)
+		}
+		if got, err := hop.to.Decode(hop.dir, 0, 4, 8, msg, size); err != nil || string(got) != string(x) {
+			t.Fatalf("direction %d: % x, %v", hop.dir, got, err)
+		}
+	}
+}
