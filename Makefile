@@ -8,7 +8,7 @@ export ARENA_DATABASE_URL ARENA_TEST_DATABASE_URL
 GO ?= go
 EXAMPLES_OUT ?= bin/examples
 
-.PHONY: run test build examples wasm-fixtures db test-db browser clean scores bench python test-python bench-python validity bench-lm
+.PHONY: run test build examples wasm-fixtures db test-db browser vendor-web clean scores bench python test-python bench-python validity bench-lm
 
 ## run: start Postgres if needed, migrate, and serve HTTP + web + NATS + workers on :8080
 run: db build
@@ -36,6 +36,10 @@ test: test-db browser
 
 build:
 	$(GO) build -o bin/arena ./cmd/arena
+
+## vendor-web: refresh uPlot in web/static/vendor from npm, at web/vendor/package-lock.json's version (needs Node.js; building does not)
+vendor-web:
+	./scripts/vendor-web.sh
 
 ## examples: build every example strategy into $(EXAMPLES_OUT)
 examples:

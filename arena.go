@@ -161,6 +161,9 @@ const DefaultFuelPerTask = 30_000_000_000
 // collection up for tens of seconds at worst (the README says so).
 const MaxFuelPerTask = 1e11
 
+// MaxModuleBytes caps every challenge's max_module_bytes.
+const MaxModuleBytes = 64 << 20
+
 // DefaultLimits are the limits a challenge gets when it names none.
 func DefaultLimits() Limits {
 	return Limits{
@@ -199,15 +202,49 @@ type Submission struct {
 	CreatedAt          time.Time    `json:"created_at"`
 	FinishedAt         *time.Time   `json:"finished_at"`
 	Tasks              []TaskResult `json:"tasks,omitempty"`
-	// Progress is how far a running evaluation has got; only status
-	// events carry it.
+	// QueuedAt is when the submission last joined the queue: when it was
+	// submitted, or its latest requeue. Requeues counts those, and
+	// RequeueReason says why the latest happened.
+	QueuedAt      time.Time `json:"queued_at"`
+	Requeues      int       `json:"requeues"`
+	RequeueReason string    `json:"requeue_reason,omitempty"`
+	// Progress is how far a running evaluation has got.
 	Progress *Progress `json:"progress,omitempty"`
+	// Queue is where a queued submission stands.
+	Queue *QueuePlace `json:"queue,omitempty"`
 }
 
 // Progress counts a running evaluation's finished tasks.
 type Progress struct {
 	TasksDone int `json:"tasks_done"`
 	Tasks     int `json:"tasks"`
+	// Score is the mean score of the tasks done so far (nil before the
+	// first): the official score averages the hidden tasks only, so the
+	// two can differ.
+	Score *float64 `json:"score"`
+}
+
+// QueuePlace is where a queued submission stands and when it may start.
+// Positions count queued submissions in the order they joined the queue,
+// so a submission's position never grows until it is requeued itself.
+type QueuePlace struct {
+	Position int `json:"position"` // 1: the next to start
+	Running  int `json:"running"`  // evaluations under way
+	Workers  int `json:"workers"`  // evaluations the estimate assumes run at once
+	// EvaluationSeconds is the median duration of recent evaluations;
+	// nil when none has finished yet, and then there is no estimate.
+	EvaluationSeconds *float64   `json:"evaluation_seconds"`
+	EstimatedStart    *time.Time `json:"estimated_start"`
+}
+
+// Crowning is one change of a challenge's champion.
+type Crowning struct {
+	SubmissionID string    `json:"submission_id"`
+	Competitor   string    `json:"competitor"`
+	Score        float64   `json:"score"` // its official score when it took the crown
+	CrownedAt    time.Time `json:"crowned_at"`
+	// Disqualified crownings no longer count: the crown went back.
+	Disqualified bool `json:"disqualified"`
 }
 
 // TaskResult is the outcome of one (workload, seed) task of an evaluation.
@@ -355,7 +392,10 @@ type PendingJob struct {
 	Status       Status    `json:"status"`
 	Attempts     int       `json:"attempts"`
 	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"` // a running job's last heartbeat
+	UpdatedAt    time.Time `json:"updated_at"`         // a running job's last heartbeat
+	Position     int       `json:"position,omitempty"` // a queued job's, as QueuePlace counts it
+	// RequeueReason says why the job went back into the queue, if it did.
+	RequeueReason string `json:"requeue_reason,omitempty"`
 }
 
 // StreamState is the worker consumer's view of the job stream.
@@ -412,8 +452,8 @@ type RoundChange struct {
 // Validate checks that every limit is in its allowed range.
 func (l Limits) Validate() error {
 	switch {
-	case l.MaxModuleBytes < 1 || l.MaxModuleBytes > 64<<20:
-		return Errorf(EINVALID, "limits.max_module_bytes: must be between 1 and %d, got %d", 64<<20, l.MaxModuleBytes)
+	case l.MaxModuleBytes < 1 || l.MaxModuleBytes > MaxModuleBytes:
+		return Errorf(EINVALID, "limits.max_module_bytes: must be between 1 and %d, got %d", MaxModuleBytes, l.MaxModuleBytes)
 	case l.MemoryPages < 1 || l.MemoryPages > 65536:
 		return Errorf(EINVALID, "limits.memory_pages: must be between 1 and 65536, got %d", l.MemoryPages)
 	case l.FuelPerTask < 1000 || l.FuelPerTask > MaxFuelPerTask:

@@ -31,6 +31,13 @@ type Server struct {
 	// (0: DefaultHealthTimeout).
 	HealthTimeout time.Duration
 
+	// Workers is how many evaluations the deployment runs at once, for
+	// queue estimates (at least those running are counted).
+	Workers int
+	// QueuePoll is how often a waiting submission's event stream reads its
+	// queue place again (0: DefaultQueuePoll).
+	QueuePoll time.Duration
+
 	streams streamSlots
 	Logger  *slog.Logger
 }

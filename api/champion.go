@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/arena-dev/arena"
@@ -131,4 +133,86 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, event string,
 			flusher.Flush()
 		}
 	}
+}
+
+// streamSnapshots serves server-sent events of one kind, each a snapshot
+// that current reads afresh: once at the start, again whenever subscribe
+// says something changed, and every poll for what changes without an
+// announcement. A snapshot equal to the last one sent is not sent again;
+// the stream ends after a final one.
+func (s *Server) streamSnapshots(w http.ResponseWriter, r *http.Request, event string, poll time.Duration,
+	subscribe func(func([]byte)) (func(), error), current func() (data []byte, done bool, err error)) {
+	changed := make(chan struct{}, 1)
+	var mu sync.Mutex // last: the first snapshot is read on the handler's goroutine, the rest on the poller's
+	var last []byte
+	s.stream(w, r, event, func(fn func([]byte)) (func(), error) {
+		stop, err := subscribe(func([]byte) {
+			select {
+			case changed <- struct{}{}:
+			default: // one wake-up stands for any number of changes
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		// Snapshots go through stream's own event channel, from here.
+		done := make(chan struct{})
+		go func() {
+			tick := time.NewTicker(poll)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-r.Context().Done():
+					return
+				case <-changed:
+				case <-tick.C:
+				}
+				data, final, err := current()
+				if err != nil {
+					if r.Context().Err() == nil {
+						s.Logger.Warn("event stream snapshot", "event", event, "err", err)
+					}
+					continue
+				}
+				mu.Lock()
+				same := bytes.Equal(data, last)
+				last = data
+				mu.Unlock()
+				if same && !final {
+					continue
+				}
+				fn(data)
+				if final {
+					return
+				}
+			}
+		}()
+		return func() { close(done); stop() }, nil
+	}, func() ([]byte, bool, error) {
+		data, final, err := current()
+		mu.Lock()
+		last = data
+		mu.Unlock()
+		return data, final, err
+	}, func(data []byte) bool {
+		var sub struct{ Status arena.Status }
+		return json.Unmarshal(data, &sub) == nil && sub.Status.Final()
+	})
+}
+
+// championHistory lists every change of the crown, oldest first, so a
+// page (or a trainer) can chart the champion's score over time.
+func (s *Server) championHistory(w http.ResponseWriter, r *http.Request) {
+	c := challengeFrom(r)
+	hist, err := s.Store.Crownings(r.Context(), c.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if hist == nil {
+		hist = []arena.Crowning{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"margin": c.Rules.Margin, "crownings": hist})
 }

@@ -71,6 +71,7 @@ func (s *Server) Router(web http.Handler) http.Handler {
 			r.Get("/champion", s.champion)
 			r.Get("/champion/module", s.championModule)
 			r.Get("/champion/events", s.championEvents)
+			r.Get("/champion/history", s.championHistory)
 			r.Get("/rounds", s.listRounds)
 			r.With(s.require(arena.RoleAdmin)).Post("/rounds", s.advanceRound)
 		})
@@ -81,6 +82,7 @@ func (s *Server) Router(web http.Handler) http.Handler {
 		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/rescore", s.rescoreSubmission)
 		r.With(s.require(arena.RoleAdmin)).Post("/submissions/{id}/disqualify", s.disqualifySubmission)
 		r.Get("/receipts/key", s.receiptKey)
+		r.Get("/openapi.json", s.openAPI)
 		r.With(s.require(arena.RoleAdmin)).Get("/queue", s.queueState)
 	})
 

@@ -46,6 +46,7 @@ type serverOptions struct {
 	proxy       bool          // put a faultproxy between the store and Postgres
 	dbTimeout   time.Duration // 0: store.DefaultTimeout
 	bodyTimeout time.Duration // 0: api.DefaultBodyTimeout
+	queuePoll   time.Duration // 0: api.DefaultQueuePoll
 }
 
 func newTestServer(t *testing.T, o serverOptions) *testServer {
@@ -72,12 +73,12 @@ func newTestServer(t *testing.T, o serverOptions) *testServer {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(ts.logs, nil))
-	pages, err := web.New(st, logger)
+	ts.api = &api.Server{Store: st, Queue: ts.queue, Signer: signer, Metrics: metrics.New(st.PendingCounts),
+		BodyTimeout: o.bodyTimeout, HealthTimeout: o.dbTimeout, Logger: logger, Workers: 1, QueuePoll: o.queuePoll}
+	pages, err := web.New(st, logger, web.Options{Actions: ts.api, SessionSecret: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.api = &api.Server{Store: st, Queue: ts.queue, Signer: signer, Metrics: metrics.New(st.PendingCounts),
-		BodyTimeout: o.bodyTimeout, HealthTimeout: o.dbTimeout, Logger: logger}
 	srv := httptest.NewServer(ts.api.Router(pages))
 	t.Cleanup(srv.Close)
 	ts.url = srv.URL

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,20 +25,16 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, _ := principal(r)
 	c := challengeFrom(r)
-	if err := c.Rules.Accepting(time.Now()); err != nil {
-		s.Error(w, r, err)
-		return
-	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/wasm" && mt != "application/octet-stream" {
 		s.Error(w, r, arena.Errorf(arena.EINVALID, "Content-Type must be application/wasm, got %q", r.Header.Get("Content-Type")))
 		return
 	}
 	// Before the module costs a read and a validation.
-	if err := s.Store.SubmissionCap(ctx, c, p.CompetitorID); err != nil {
+	if err := s.Admit(ctx, c, p.CompetitorID); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	tooLarge := arena.Errorf(arena.EINVALID, "the module is larger than this challenge's limit of %d bytes", c.Limits.MaxModuleBytes)
+	tooLarge := TooLarge(c)
 	if r.ContentLength > int64(c.Limits.MaxModuleBytes) {
 		s.Error(w, r, tooLarge) // said before it is sent
 		return
@@ -58,33 +55,73 @@ func (s *Server) createSubmission(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	bench, err := scoring.New(c.Kind, c.Params)
+	sub, err := s.enqueue(ctx, c, p.CompetitorID, module)
 	if err != nil {
 		s.Error(w, r, err)
 		return
+	}
+	w.Header().Set("Location", "/api/v1/submissions/"+sub.ID)
+	writeJSON(w, http.StatusAccepted, sub)
+}
+
+// Admit says whether competitorID may submit to c now: the challenge is
+// open and the competitor's daily cap not used up.
+func (s *Server) Admit(ctx context.Context, c arena.Challenge, competitorID int64) error {
+	if err := c.Rules.Accepting(time.Now()); err != nil {
+		return err
+	}
+	return s.Store.SubmissionCap(ctx, c, competitorID)
+}
+
+// TooLarge is the error for a module over c's size limit.
+func TooLarge(c arena.Challenge) error {
+	return arena.Errorf(arena.EINVALID, "the module is larger than this challenge's limit of %d bytes", c.Limits.MaxModuleBytes)
+}
+
+// Submit is the whole of an upload for callers other than the API's
+// handler (the pages' upload form): every check the API makes, with the
+// same errors, then the submission is stored and queued.
+func (s *Server) Submit(ctx context.Context, slug string, competitorID int64, module []byte) (arena.Submission, error) {
+	c, err := s.Store.Challenge(ctx, slug)
+	if err != nil {
+		return arena.Submission{}, err
+	}
+	if err := s.Admit(ctx, c, competitorID); err != nil {
+		return arena.Submission{}, err
+	}
+	if len(module) > c.Limits.MaxModuleBytes {
+		return arena.Submission{}, TooLarge(c)
+	}
+	return s.enqueue(ctx, c, competitorID, module)
+}
+
+// enqueue validates a module statically, stores it as queued and only
+// then publishes its job.
+func (s *Server) enqueue(ctx context.Context, c arena.Challenge, competitorID int64, module []byte) (arena.Submission, error) {
+	bench, err := scoring.New(c.Kind, c.Params)
+	if err != nil {
+		return arena.Submission{}, err
 	}
 	// Every check a worker makes, without compiling to machine code
 	// (workers compile): the API keeps no compiled modules.
 	if _, err := s.Engine.Validate(ctx, module, bench.ABI(), scoring.SandboxLimits(c.Limits)); err != nil {
 		if rej := (*sandbox.RejectError)(nil); errors.As(err, &rej) {
-			s.Error(w, r, arena.Errorf(arena.EINVALID, "module rejected: %s", rej.Reason))
-			return
+			return arena.Submission{}, arena.Errorf(arena.EINVALID, "module rejected: %s", rej.Reason)
 		}
-		s.Error(w, r, fmt.Errorf("validate module: %w", err))
-		return
+		return arena.Submission{}, fmt.Errorf("validate module: %w", err)
 	}
-
-	sub, err := s.Store.CreateSubmission(ctx, c, p.CompetitorID, module)
+	sub, err := s.Store.CreateSubmission(ctx, c, competitorID, module)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return sub, err
 	}
 	if err := s.Queue.Publish(ctx, sub.ID); err != nil {
 		// Committed is what counts: the reconciler republishes it.
 		s.Logger.Warn("publish job; the reconciler will retry", "submission", sub.ID, "err", err)
 	}
-	w.Header().Set("Location", "/api/v1/submissions/"+sub.ID)
-	writeJSON(w, http.StatusAccepted, sub)
+	if err := s.Store.Place(ctx, &sub, s.Workers); err != nil {
+		s.Logger.Warn("queue place", "submission", sub.ID, "err", err)
+	}
+	return sub, nil
 }
 
 // getSubmission shows a submission to anyone; per-task details, which
@@ -113,6 +150,10 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 	}
 	if sub.Tasks == nil {
 		sub.Tasks = []arena.TaskResult{}
+	}
+	if err := s.Store.Place(r.Context(), &sub, s.Workers); err != nil {
+		s.Error(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, sub)
 }
@@ -146,19 +187,32 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
 // rescoreSubmission queues a finished submission to be evaluated again on
 // the challenge's current round (admin).
 func (s *Server) rescoreSubmission(w http.ResponseWriter, r *http.Request) {
-	sub, err := s.Store.Rescore(r.Context(), chi.URLParam(r, "id"))
+	sub, err := s.Rescore(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	if err := s.Queue.Publish(r.Context(), sub.ID); err != nil {
+	writeJSON(w, http.StatusAccepted, sub)
+}
+
+// Rescore queues a finished submission to be scored again and tells its
+// watchers (the API's handler and the pages' admin form share it).
+func (s *Server) Rescore(ctx context.Context, id string) (arena.Submission, error) {
+	sub, err := s.Store.Rescore(ctx, id)
+	if err != nil {
+		return sub, err
+	}
+	if err := s.Queue.Publish(ctx, sub.ID); err != nil {
 		s.Logger.Warn("publish job; the reconciler will retry", "submission", sub.ID, "err", err)
 	}
 	s.Logger.Info("submission queued to be scored again", "submission", sub.ID, "challenge", sub.Challenge)
 	if err := s.Queue.PublishSubmission(sub); err != nil {
 		s.Logger.Warn("announce status", "submission", sub.ID, "err", err)
 	}
-	writeJSON(w, http.StatusAccepted, sub)
+	if err := s.Store.Place(ctx, &sub, s.Workers); err != nil {
+		s.Logger.Warn("queue place", "submission", sub.ID, "err", err)
+	}
+	return sub, nil
 }
 
 // disqualifySubmission takes a submission out of the tournament (admin):
@@ -172,22 +226,31 @@ func (s *Server) disqualifySubmission(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if err := checkText("reason", body.Reason); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id := chi.URLParam(r, "id")
-	changed, err := s.Store.Disqualify(r.Context(), id, body.Reason)
+	sub, changed, err := s.Disqualify(r.Context(), chi.URLParam(r, "id"), body.Reason)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	sub, err := s.Store.Summary(r.Context(), id)
-	if err != nil {
-		s.Error(w, r, err)
-		return
+	writeJSON(w, http.StatusOK, map[string]any{"submission": sub, "crown_changed": changed != nil, "champion": championOrNil(changed)})
+}
+
+// Disqualify takes a submission out of the tournament for reason and
+// tells its watchers, and the champion's when the crown changed hands;
+// it returns the submission and the champion after a change (nil when the
+// crown stayed). The API's handler and the pages' admin form share it.
+func (s *Server) Disqualify(ctx context.Context, id, reason string) (arena.Submission, *arena.Champion, error) {
+	if err := checkText("reason", reason); err != nil {
+		return arena.Submission{}, nil, err
 	}
-	s.Logger.Info("submission disqualified", "submission", id, "challenge", sub.Challenge, "reason", body.Reason)
+	changed, err := s.Store.Disqualify(ctx, id, reason)
+	if err != nil {
+		return arena.Submission{}, nil, err
+	}
+	sub, err := s.Store.Summary(ctx, id)
+	if err != nil {
+		return sub, nil, err
+	}
+	s.Logger.Info("submission disqualified", "submission", id, "challenge", sub.Challenge, "reason", reason)
 	if err := s.Queue.PublishSubmission(sub); err != nil {
 		s.Logger.Warn("announce status", "submission", sub.ID, "err", err)
 	}
@@ -196,7 +259,7 @@ func (s *Server) disqualifySubmission(w http.ResponseWriter, r *http.Request) {
 			s.Logger.Warn("announce champion", "err", err)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"submission": sub, "crown_changed": changed != nil, "champion": championOrNil(changed)})
+	return sub, changed, nil
 }
 
 // championOrNil is the champion after a change, or nil when the crown is
@@ -255,20 +318,30 @@ func (s *Server) revealed(r *http.Request, c arena.Challenge, sub arena.Submissi
 }
 
 // submissionEvents streams a submission's status as server-sent events:
-// where it is now, then each change, ending once it is final.
+// where it is now, then each change (its progress while it runs, its
+// queue place while it waits), ending once it is final. Each event is the
+// record as it stands, read again when the worker announces a change and,
+// for the queue place, which others' progress moves, every QueuePoll.
 func (s *Server) submissionEvents(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	final := func(data []byte) bool {
-		var sub struct{ Status arena.Status }
-		return json.Unmarshal(data, &sub) == nil && sub.Status.Final()
+	poll := s.QueuePoll
+	if poll <= 0 {
+		poll = DefaultQueuePoll
 	}
-	s.stream(w, r, "submission", func(fn func([]byte)) (func(), error) { return s.Queue.SubscribeSubmission(id, fn) },
+	s.streamSnapshots(w, r, "submission", poll, func(fn func([]byte)) (func(), error) { return s.Queue.SubscribeSubmission(id, fn) },
 		func() ([]byte, bool, error) {
 			sub, err := s.Store.Summary(r.Context(), id)
 			if err != nil {
 				return nil, false, err
 			}
+			if err := s.Store.Place(r.Context(), &sub, s.Workers); err != nil {
+				return nil, false, err
+			}
 			data, err := json.Marshal(sub)
 			return data, sub.Status.Final(), err
-		}, final)
+		})
 }
+
+// DefaultQueuePoll is how often a queued submission's event stream reads
+// its place again.
+const DefaultQueuePoll = 2 * time.Second

@@ -160,12 +160,18 @@ func (c *Client) Submissions(ctx context.Context, slug string, mine bool) ([]are
 // breaks off. The submission it returns has its tasks.
 func (c *Client) Wait(ctx context.Context, id string, every time.Duration, onChange func(arena.Submission)) (arena.Submission, error) {
 	seen := arena.Status("")
-	note := func(s arena.Submission) {
+	return c.Follow(ctx, id, every, func(s arena.Submission) {
 		if onChange != nil && s.Status != seen {
 			onChange(s)
 		}
 		seen = s.Status
-	}
+	})
+}
+
+// Follow is Wait calling fn with every update the server sends, not only
+// changes of status: a waiting submission's queue place, a running one's
+// progress. Polls after a broken stream call fn too.
+func (c *Client) Follow(ctx context.Context, id string, every time.Duration, note func(arena.Submission)) (arena.Submission, error) {
 	if err := c.Watch(ctx, id, note); err != nil && ctx.Err() != nil {
 		return arena.Submission{}, err
 	}

@@ -139,6 +139,31 @@ func (s *Store) Authenticate(ctx context.Context, key string) (arena.Principal, 
 	return p, nil
 }
 
+// PrincipalByKey returns the principal behind key id while the key is
+// unrevoked: a signed-in browser's session names its key by id, so
+// revoking or rotating the key ends the session too.
+func (s *Store) PrincipalByKey(ctx context.Context, id int64) (arena.Principal, error) {
+	var p arena.Principal
+	var role string
+	var cid *int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT k.id, k.role, k.competitor_id, coalesce(c.name, k.name)
+		FROM api_keys k LEFT JOIN competitors c ON c.id = k.competitor_id
+		WHERE k.id = $1 AND k.revoked_at IS NULL`, id,
+	).Scan(&p.KeyID, &role, &cid, &p.Name)
+	if err != nil {
+		if err == pgx.ErrNoRows {
+			return p, arena.Errorf(arena.EUNAUTHORIZED, "the key this session was signed in with has been revoked")
+		}
+		return p, fmt.Errorf("load key %d: %w", id, err)
+	}
+	p.Role = arena.Role(role)
+	if cid != nil {
+		p.CompetitorID = *cid
+	}
+	return p, nil
+}
+
 // Keys lists every key ever issued, newest first.
 func (s *Store) Keys(ctx context.Context) ([]arena.APIKey, error) {
 	rows, err := s.pool.Query(ctx, `

@@ -96,7 +96,7 @@ func (s *Store) AdvanceRound(ctx context.Context, ch arena.Challenge) (arena.Rou
 		case ch.Rules.HiddenSeeds == 0:
 			return nil // the public seeds do not change: neither would its score
 		}
-		if _, err := tx.Exec(ctx, `UPDATE submissions SET status = 'queued', updated_at = now() WHERE id = $1`, champion); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE submissions SET status = 'queued', updated_at = now(), `+requeue+` WHERE id = $1`, champion, ReasonNewRound); err != nil {
 			return fmt.Errorf("queue the champion: %w", err)
 		}
 		rescore = champion

@@ -12,6 +12,7 @@ import (
 const (
 	SecretHiddenSeeds = "hidden_seeds" // what hidden seeds are derived from
 	SecretReceiptKey  = "receipt_key"  // the seed of the Ed25519 key receipts are signed with
+	SecretSessionKey  = "session_key"  // MACs the pages' session cookies and CSRF tokens
 )
 
 // Secret returns the server secret called name, creating 32 random bytes

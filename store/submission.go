@@ -108,7 +108,8 @@ func submissionCap(ctx context.Context, q rowQuerier, ch arena.Challenge, compet
 
 const submissionColumns = `s.id::text, ch.id, ch.slug, s.competitor_id, co.name, encode(s.sha256, 'hex'),
 	octet_length(s.module), s.status, s.score, s.public_score, s.round, s.error, s.fuel_used, s.failed_tasks,
-	s.attempts, s.timed_out, s.host_failure, s.disqualified_reason, s.created_at, s.finished_at`
+	s.attempts, s.timed_out, s.host_failure, s.disqualified_reason, s.created_at, s.finished_at,
+	s.queued_at, s.requeues, s.requeue_reason, s.tasks_done, s.tasks_total, s.running_score`
 
 const submissionJoins = `FROM submissions s
 	JOIN challenges ch ON ch.id = s.challenge_id
@@ -118,13 +119,18 @@ const submissionJoins = `FROM submissions s
 func scanSubmission(row pgx.Row, extra ...any) (arena.Submission, error) {
 	var sub arena.Submission
 	var status string
-	var round *int
+	var round, done, total *int
+	var runningScore *float64
 	err := row.Scan(append([]any{&sub.ID, &sub.ChallengeID, &sub.Challenge, &sub.CompetitorID, &sub.Competitor, &sub.SHA256,
 		&sub.Size, &status, &sub.Score, &sub.PublicScore, &round, &sub.Error, &sub.FuelUsed, &sub.FailedTasks,
-		&sub.Attempts, &sub.TimedOut, &sub.HostFailure, &sub.DisqualifiedReason, &sub.CreatedAt, &sub.FinishedAt}, extra...)...)
+		&sub.Attempts, &sub.TimedOut, &sub.HostFailure, &sub.DisqualifiedReason, &sub.CreatedAt, &sub.FinishedAt,
+		&sub.QueuedAt, &sub.Requeues, &sub.RequeueReason, &done, &total, &runningScore}, extra...)...)
 	sub.Status = arena.Status(status)
 	if round != nil {
 		sub.Round = *round
+	}
+	if sub.Status == arena.StatusRunning && done != nil && total != nil {
+		sub.Progress = &arena.Progress{TasksDone: *done, Tasks: *total, Score: runningScore}
 	}
 	return sub, err
 }
@@ -210,12 +216,25 @@ func (s *Store) Job(ctx context.Context, id string) (Job, error) {
 func (s *Store) Start(ctx context.Context, id string) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE submissions SET status = 'running', attempts = attempts + 1,
-			started_at = now(), updated_at = now()
+			started_at = now(), updated_at = now(), tasks_done = NULL, tasks_total = NULL, running_score = NULL
 		WHERE id = $1 AND status IN ('queued', 'running')`, id)
 	if err != nil {
 		return false, fmt.Errorf("start submission: %w", err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// Progress records how far a running evaluation has got, for its page
+// and its watchers. Tasks finish in parallel and report in any order:
+// progress only moves forward.
+func (s *Store) Progress(ctx context.Context, id string, p arena.Progress) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE submissions SET tasks_done = $2, tasks_total = $3, running_score = $4, updated_at = now()
+		WHERE id = $1 AND status = 'running' AND (tasks_done IS NULL OR tasks_done < $2)`, id, p.TasksDone, p.Tasks, p.Score)
+	if err != nil {
+		return fmt.Errorf("record progress: %w", err)
+	}
+	return nil
 }
 
 // Heartbeat records that a worker is still evaluating a submission.
@@ -240,7 +259,7 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation, rece
 		err := tx.QueryRow(ctx, `
 			UPDATE submissions SET status = $2, score = $3, public_score = $4, round = $5, error = $6,
 				fuel_used = $7, failed_tasks = $8, benchmark_version = $9, timed_out = $10, host_failure = $11,
-				finished_at = now(), updated_at = now()
+				finished_at = now(), updated_at = now(), tasks_done = NULL, tasks_total = NULL, running_score = NULL
 			WHERE id = $1 AND status IN ('queued', 'running')
 			RETURNING challenge_id`,
 			id, string(ev.Status), ev.Score, ev.PublicScore, nullIfZero(ev.Round), ev.Error, ev.FuelUsed,
@@ -349,8 +368,8 @@ func (s *Store) Rescore(ctx context.Context, id string) (arena.Submission, error
 		return arena.Submission{}, err
 	}
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE submissions SET status = 'queued', updated_at = now()
-		WHERE id = $1 AND status IN ('scored', 'failed', 'rejected')`, id)
+		UPDATE submissions SET status = 'queued', updated_at = now(), `+requeue+`
+		WHERE id = $1 AND status IN ('scored', 'failed', 'rejected')`, id, ReasonRescored)
 	if err != nil {
 		return arena.Submission{}, fmt.Errorf("rescore: %w", err)
 	}
@@ -416,20 +435,35 @@ func (s *Store) Disqualify(ctx context.Context, id, reason string) (*arena.Champ
 	return changed, err
 }
 
+// Why a submission went back into the queue, as requeue_reason says.
+const (
+	ReasonRescored  = "an admin asked for it to be scored again"
+	ReasonNewRound  = "the champion is scored again on the new round's hidden seeds"
+	ReasonHeartbeat = "its worker stopped reporting during the evaluation, which starts again"
+)
+
+// requeue is the SET clause that puts a submission at the back of the
+// queue, with the reason in parameter $2.
+const requeue = `queued_at = now(), requeues = requeues + 1, requeue_reason = $2`
+
 // Stale returns submissions whose job may have been lost: queued rows not
 // touched for queuedAfter, and running rows whose worker has not sent a
-// heartbeat for runningAfter (those go back to queued). It touches them so
-// the next sweep does not return them again at once.
+// heartbeat for runningAfter (those go back to queued, at the back, saying
+// why). It touches them so the next sweep does not return them again at
+// once.
 func (s *Store) Stale(ctx context.Context, queuedAfter, runningAfter time.Duration, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `
-		UPDATE submissions SET status = 'queued', updated_at = now()
+		UPDATE submissions SET status = 'queued', updated_at = now(),
+			queued_at = CASE WHEN status = 'running' THEN now() ELSE queued_at END,
+			requeues = requeues + (status = 'running')::int,
+			requeue_reason = CASE WHEN status = 'running' THEN $4 ELSE requeue_reason END
 		WHERE id IN (
 			SELECT id FROM submissions
 			WHERE (status = 'queued' AND updated_at < now() - make_interval(secs => $1))
 			   OR (status = 'running' AND updated_at < now() - make_interval(secs => $2))
 			ORDER BY updated_at LIMIT $3
 			FOR UPDATE SKIP LOCKED)
-		RETURNING id::text`, queuedAfter.Seconds(), runningAfter.Seconds(), limit)
+		RETURNING id::text`, queuedAfter.Seconds(), runningAfter.Seconds(), limit, ReasonHeartbeat)
 	if err != nil {
 		return nil, fmt.Errorf("find stale submissions: %w", err)
 	}
@@ -469,18 +503,22 @@ func (s *Store) Pending(ctx context.Context) (arena.QueueState, error) {
 	if q.Queued, q.Running, q.OldestQueuedAt, err = s.pendingCounts(ctx); err != nil {
 		return q, err
 	}
+	// Running first, then the queue in its order, numbered as
+	// QueuePlace numbers it.
 	rows, err := s.pool.Query(ctx, `
-		SELECT s.id::text, ch.slug, co.name, s.status, s.attempts, s.created_at, s.updated_at
+		SELECT s.id::text, ch.slug, co.name, s.status, s.attempts, s.created_at, s.updated_at,
+			CASE WHEN s.status = 'queued' THEN row_number() OVER (PARTITION BY s.status ORDER BY s.queued_at, s.id) ELSE 0 END,
+			s.requeue_reason
 		`+submissionJoins+`
 		WHERE s.status IN ('queued', 'running')
-		ORDER BY s.created_at, s.id LIMIT 100`)
+		ORDER BY s.status = 'queued', s.queued_at, s.id LIMIT 100`)
 	if err != nil {
 		return q, fmt.Errorf("list pending submissions: %w", err)
 	}
 	q.Jobs, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (arena.PendingJob, error) {
 		var j arena.PendingJob
 		var status string
-		err := row.Scan(&j.SubmissionID, &j.Challenge, &j.Competitor, &status, &j.Attempts, &j.CreatedAt, &j.UpdatedAt)
+		err := row.Scan(&j.SubmissionID, &j.Challenge, &j.Competitor, &status, &j.Attempts, &j.CreatedAt, &j.UpdatedAt, &j.Position, &j.RequeueReason)
 		j.Status = arena.Status(status)
 		return j, err
 	})

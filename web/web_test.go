@@ -12,7 +12,12 @@ import (
 	"time"
 
 	"github.com/arena-dev/arena"
+	"github.com/arena-dev/arena/api"
+	"github.com/arena-dev/arena/internal/natstest"
 	"github.com/arena-dev/arena/internal/pgtest"
+	"github.com/arena-dev/arena/queue"
+	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/store"
 	"github.com/arena-dev/arena/web"
 )
 
@@ -65,12 +70,7 @@ func TestPages(t *testing.T) {
 	}
 	rounds, _ := s.Rounds(ctx, ch)
 
-	h, err := web.New(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := newSite(t, s)
 	cases := []struct {
 		path       string
 		status     int
@@ -82,13 +82,19 @@ func TestPages(t *testing.T) {
 			rounds[0].Commitment, rounds[1].Commitment, "revealed when the round closes",
 			"Every submission's code becomes public on 2030-01-02 03:04:05 UTC",
 			"Submissions close 2030-01-02 03:04:05 UTC", "A new round opens every 24 hours",
-			"disqualified", "failed", "queued", "/challenges/opt/champion/events",
+			"disqualified", "failed", "queued", `data-slug="opt"`,
+			"History of the crown", "The champion&#39;s score over time", `data-chart="`, "What a module implements", "opt_step",
+			`href="/docs/optimizer.md"`, "<code>seeds</code></th><td><code>1</code>",
 		}, []string{"987654321"}},
 		{"/challenges/quiet", 200, []string{"No champion yet", "No scored submissions yet", "Code stays its owner's"}, []string{"<h2>Rounds</h2>"}},
-		{"/submissions/" + champ.ID, 200, []string{"0.4321", "123456", "official, round 1", "/receipt"}, []string{"secret log", "987654321"}},
+		{"/submissions/" + champ.ID, 200, []string{"0.4321", "123456", "official, round 1", "/receipt", "sign in"}, []string{"secret log", "987654321", "<h2>Tasks</h2>"}},
 		{"/submissions/" + failed.ID, 200, []string{"failed", "wasm error: unreachable"}, nil},
 		{"/submissions/" + cheat.ID, 200, []string{"disqualified", "copied alice&#39;s module"}, nil},
-		{"/submissions/" + queued.ID, 200, []string{"queued", "this page follows it until it is done"}, nil},
+		{"/submissions/" + queued.ID, 200, []string{"queued", "this page follows it until it is done", `id="position">1<`, "unknown (no evaluation has finished yet)"}, nil},
+		{"/docs/optimizer.md", 200, []string{"opt_step"}, nil},
+		{"/docs/nope.md", 404, nil, nil},
+		{"/static/vendor/uPlot.iife.min.js", 200, []string{"uPlot"}, nil},
+		{"/queue", 403, []string{"for admins"}, nil},
 		{"/submissions/" + "00000000-0000-0000-0000-000000000000", 404, []string{"no submission"}, nil},
 		{"/challenges/nope", 404, []string{"nope"}, nil},
 		{"/nowhere", 404, []string{"there is no page at /nowhere"}, nil},
@@ -116,4 +122,21 @@ func TestPages(t *testing.T) {
 			}
 		}
 	}
+}
+
+// newSite serves the pages over a real database, with the API's server
+// doing what the forms ask (an in-process NATS behind it).
+func newSite(t *testing.T, s *store.Store) *httptest.Server {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := sandbox.NewEngine(1)
+	t.Cleanup(func() { eng.Close(context.Background()) })
+	actions := &api.Server{Store: s, Queue: natstest.NewQueue(t, queue.DefaultConfig()), Engine: eng, Logger: logger}
+	h, err := web.New(s, logger, web.Options{Actions: actions, SessionSecret: []byte("0123456789abcdef0123456789abcdef"), Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }

@@ -283,10 +283,25 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 
 	stop := w.heartbeat(ctx, job, j.Submission.ID, log)
 	begin := time.Now()
+	var (
+		mu  sync.Mutex // tasks finish on goroutines of their own
+		sum float64
+		n   int
+	)
 	ev, err := scoring.EvaluateWith(ctx, w.Engine, bench, j.Challenge.Limits, j.Module, hidden, scoring.Options{
 		Progress: func(done, total int, task arena.TaskResult) {
 			log.Info("task done", "done", done, "of", total, "workload", task.Workload, "score", task.Score, "error", task.Error)
-			w.announce(ctx, j.Submission.ID, &arena.Progress{TasksDone: done, Tasks: total}, log)
+			mu.Lock()
+			sum, n = sum+task.Score, n+1
+			running := sum / float64(n)
+			mu.Unlock()
+			p := arena.Progress{TasksDone: done, Tasks: total, Score: &running}
+			// Progress is a courtesy, as events are: a lost write costs
+			// the page a step, not the evaluation.
+			if err := w.Store.Progress(ctx, j.Submission.ID, p); err != nil {
+				log.Warn("record progress", "err", err)
+			}
+			w.announce(ctx, j.Submission.ID, &p, log)
 		},
 	})
 	stop()

@@ -69,11 +69,9 @@ func (c *cli) submit(ctx context.Context, args []string) error {
 	if !*wait {
 		return nil
 	}
-	sub, err = cl.Wait(ctx, sub.ID, 500*time.Millisecond, func(s arena.Submission) {
-		if !s.Status.Final() {
-			fmt.Fprintf(c.stderr, "submission %s %s\n", s.ID, s.Status)
-		}
-	})
+	bar := newProgressBar(c.stderr)
+	sub, err = cl.Follow(ctx, sub.ID, 500*time.Millisecond, bar.show)
+	bar.done()
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,10 @@ type config struct {
 	TrustProxy  bool
 	DBTimeout   time.Duration // bounds each database call; 0: no bound
 	BodyTimeout time.Duration // bounds the time a request body may take to arrive
+	// SessionSecret MACs the pages' session cookies; empty: a secret kept
+	// in the database, shared by every server on it.
+	SessionSecret string
+	QueuePoll     time.Duration // how often a queued submission's event stream rereads its place
 }
 
 func (c *cli) serverFlags(name string, cfg *config) *flag.FlagSet {
@@ -96,6 +100,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	fs.Float64Var(&cfg.RateLimits.PerSecond, "rate-limit", c.env.floatOr("ARENA_RATE_LIMIT", limits.PerSecond), "API requests per second per key or address, bursts of twice that; 0 for no limit (ARENA_RATE_LIMIT)")
 	fs.Float64Var(&cfg.RateLimits.RegistrationsPerHour, "registrations-per-hour", c.env.floatOr("ARENA_REGISTRATIONS_PER_HOUR", limits.RegistrationsPerHour), "competitor registrations per hour per address; 0 for no limit (ARENA_REGISTRATIONS_PER_HOUR)")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", c.env("ARENA_TRUST_PROXY") == "true", "take client addresses from X-Forwarded-For / X-Real-IP (behind a reverse proxy only) (ARENA_TRUST_PROXY)")
+	fs.StringVar(&cfg.SessionSecret, "session-secret", c.env("ARENA_SESSION_SECRET"), "at least 32 bytes that sign the pages' session cookies (ARENA_SESSION_SECRET); empty: a secret kept in the database")
+	fs.DurationVar(&cfg.QueuePoll, "queue-poll", c.env.durationOr("ARENA_QUEUE_POLL", api.DefaultQueuePoll), "how often a queued submission's event stream rereads its queue place (ARENA_QUEUE_POLL)")
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", c.env.durationOr("ARENA_BODY_TIMEOUT", api.DefaultBodyTimeout), "a request body must arrive within this long, or the request gets 400 and its connection is closed (ARENA_BODY_TIMEOUT)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -189,12 +195,21 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	pages, err := web.New(d.store, c.logger)
+	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics,
+		Limits: cfg.RateLimits, TrustProxy: cfg.TrustProxy, BodyTimeout: cfg.BodyTimeout, Logger: c.logger,
+		Workers: cfg.Workers, QueuePoll: cfg.QueuePoll}
+	secret := []byte(cfg.SessionSecret)
+	if len(secret) == 0 {
+		// Shared through the database, as the receipt key is: every
+		// server behind one address accepts every other's sessions.
+		if secret, err = d.store.Secret(ctx, store.SecretSessionKey); err != nil {
+			return err
+		}
+	}
+	pages, err := web.New(d.store, c.logger, web.Options{Actions: srv, SessionSecret: secret, Workers: cfg.Workers})
 	if err != nil {
 		return err
 	}
-	srv := &api.Server{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics,
-		Limits: cfg.RateLimits, TrustProxy: cfg.TrustProxy, BodyTimeout: cfg.BodyTimeout, Logger: c.logger}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
