@@ -9,11 +9,11 @@
 //
 // make test runs the same check (main_test.go) on the same default
 // workloads: about two CPU-minutes a run; the activation_compression
-// kind's part runs there on one seed, about a CPU-minute more. Smaller models or shorter runs
-// would be cheaper but end in the early phase of training, where the
-// orderings do not hold (see lm.DefaultConfig and docs/tuning.md), and a
-// single seed is too few: the cosine schedule ties the constant on seed 1
-// alone and beats it on the mean of both.
+// kind's part runs there on one seed, about a CPU-minute more. Smaller
+// models or shorter runs would be cheaper but end in the early phase of
+// training, where the orderings do not hold (see lm.DefaultConfig and
+// docs/tuning.md), and a single seed is too few: the cosine schedule ties
+// the constant on seed 1 alone and beats it on the mean of both.
 //
 // It exits non-zero when an ordering fails. A benchmark change that breaks
 // one is a bug in the benchmark, not in the threshold.
