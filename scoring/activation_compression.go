@@ -264,25 +264,36 @@ func (b *activationCompressionBench) train(task Task, cut *wireCut) ([]arena.Cur
 // as it is, in the wire dtype; the lossless track's tensors are captured
 // on the way.
 func (b *activationCompressionBench) baseline(task Task) cutRun {
-	return b.baselines.get(task, func() cutRun {
-		var run cutRun
-		steps := b.captureSteps()
-		cut := newWireCut(b.dtype, b.tensorBytes(), -1, func(step, direction, _, _ int, raw []byte) ([]byte, error) {
-			if slices.Contains(steps, step) {
-				run.captured = append(run.captured, capturedTensor{step: step, direction: direction, data: slices.Clone(raw)})
-			}
-			return raw, nil
-		})
-		curve, diverged, err := b.train(task, cut)
-		switch {
-		case err != nil:
-			run.err = err
-		case diverged:
-			run.err = errors.New("the uncompressed run diverged")
+	return b.baselines.get(task, func() cutRun { return b.runBaseline(task) })
+}
+
+func (b *activationCompressionBench) WarmBaseline(task Task) bool {
+	return b.baselines.warm(task, func() cutRun { return b.runBaseline(task) })
+}
+
+func (b *activationCompressionBench) BaselineKnown(task Task) bool { return b.baselines.known(task) }
+
+var _ BaselineWarmer = (*activationCompressionBench)(nil)
+
+// runBaseline trains the task's uncompressed run.
+func (b *activationCompressionBench) runBaseline(task Task) cutRun {
+	var run cutRun
+	steps := b.captureSteps()
+	cut := newWireCut(b.dtype, b.tensorBytes(), -1, func(step, direction, _, _ int, raw []byte) ([]byte, error) {
+		if slices.Contains(steps, step) {
+			run.captured = append(run.captured, capturedTensor{step: step, direction: direction, data: slices.Clone(raw)})
 		}
-		run.curve = curve
-		return run
+		return raw, nil
 	})
+	curve, diverged, err := b.train(task, cut)
+	switch {
+	case err != nil:
+		run.err = err
+	case diverged:
+		run.err = errors.New("the uncompressed run diverged")
+	}
+	run.curve = curve
+	return run
 }
 
 // stages are a task's two pipeline stages, each an instance of the
