@@ -112,7 +112,9 @@ func (BF16Cast) Decode(_, dtype, rows, cols int, msg, out []byte) {
 // 2022, does per vector): each row is sent as its largest magnitude m,
 // a bfloat16 rounded up, and each value as the nearest of the integers
 // −L..L (L = 2^(Bits−1) − 1) times m/L, packed Bits to a value, low bits
-// first. Bits is 2, 4 or 8.
+// first. Bits is 2, 4 or 8; at 2 that is ternary, −m, 0 or m (TernGrad,
+// Wen et al. 2017, with nearest rather than stochastic rounding), and one
+// of the four codes goes unused: Midrise uses them all.
 type Quantize struct {
 	Bits int
 	x    []float64
@@ -184,6 +186,94 @@ func (q *Quantize) Decode(_, dtype, rows, cols int, msg, out []byte) {
 			bit := j * q.Bits
 			code := uint(row[2+bit/8]>>(bit%8)) & mask
 			xr[j] = float64(float64(int(code)-int(L)) * step)
+		}
+	}
+	store(dtype, x, out[:rows*cols*ElementSize(dtype)])
+}
+
+// Midrise is per-row absmax quantization, as Quantize, on the uniform
+// midrise quantizer instead (Gray & Neuhoff 1998, "Quantization"; Jayant
+// & Noll 1984): every one of the 2^Bits codes is a level, ±(k + 1/2)·Δ
+// for k = 0..H − 1 (H = 2^(Bits−1)), with Δ = m/(H − 1/2) so the
+// outermost level is the row's largest magnitude m, and none is 0. At 2
+// bits the levels are ±m/3 and ±m. A row is m as a bfloat16 rounded up,
+// then the codes k + H, Bits to a value, low bits first. Bits is 2, 4 or
+// 8.
+type Midrise struct {
+	Bits int
+	x    []float64
+}
+
+// half is H, the number of levels on each side of 0.
+func (q *Midrise) half() int { return 1 << (q.Bits - 1) }
+
+func (q *Midrise) rowBytes(cols int) int { return 2 + (cols*q.Bits+7)/8 }
+
+func (q *Midrise) Encode(_, dtype, rows, cols int, in, out []byte) int {
+	size := rows * q.rowBytes(cols)
+	if len(out) < size {
+		return -1
+	}
+	clear(out[:size])
+	x := load(dtype, in[:rows*cols*ElementSize(dtype)], &q.x)
+	H := q.half()
+	lo, hi := float64(-H), float64(H-1)
+	L := float64(H) - 0.5
+	for r := range rows {
+		row := out[r*q.rowBytes(cols):]
+		xr := x[r*cols : r*cols+cols]
+		var m float64
+		for _, v := range xr {
+			if a := math.Abs(v); a > m {
+				m = a
+			}
+		}
+		// Round the scale up, as Quantize does, so no value lies past
+		// the outermost level.
+		f := math.Float32bits(float32(m))
+		sb := uint16(f >> 16)
+		if f&0xffff != 0 && f < 0x7f800000 {
+			sb++
+		}
+		binary.LittleEndian.PutUint16(row, sb)
+		scale := float64(math.Float32frombits(uint32(sb) << 16))
+		inv := 0.0
+		if scale > 0 && scale <= math.MaxFloat32 {
+			inv = L / scale
+		}
+		for j, v := range xr {
+			// In steps, the levels are k + 1/2: the nearest is ⌊v/Δ⌋.
+			k := math.Floor(float64(v * inv))
+			switch {
+			case k > hi:
+				k = hi
+			case k < lo:
+				k = lo
+			case k != k: // NaN input
+				k = 0
+			}
+			code := uint(int(k) + H)
+			bit := j * q.Bits
+			row[2+bit/8] |= byte(code << (bit % 8))
+		}
+	}
+	return size
+}
+
+func (q *Midrise) Decode(_, dtype, rows, cols int, msg, out []byte) {
+	needLen("midrise", msg, rows*q.rowBytes(cols))
+	H := q.half()
+	L := float64(H) - 0.5
+	mask := uint(1)<<q.Bits - 1
+	x := grow(&q.x, rows*cols)
+	for r := range rows {
+		row := msg[r*q.rowBytes(cols):]
+		step := float64(float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(row))<<16)) / L)
+		xr := x[r*cols : r*cols+cols]
+		for j := range xr {
+			bit := j * q.Bits
+			code := uint(row[2+bit/8]>>(bit%8)) & mask
+			xr[j] = float64((float64(int(code)-H) + 0.5) * step)
 		}
 	}
 	store(dtype, x, out[:rows*cols*ElementSize(dtype)])
