@@ -50,7 +50,7 @@ func TestActivationOrderingsHold(t *testing.T) {
 	}
 	eng := sandbox.NewEngine(8)
 	defer eng.Close(ctx)
-	res, err := runActivation(ctx, eng, modules, `{"seeds":[1]}`, []string{"identity", "int8", "int4", "topk", "lowrank"}, func(s string) { t.Log(s) })
+	res, err := runActivation(ctx, eng, modules, `{"seeds":[1]}`, []string{"identity", "int8", "int4", "int2", "topk", "lowrank"}, func(s string) { t.Log(s) })
 	if err != nil {
 		t.Fatal(err)
 	}
