@@ -283,6 +283,11 @@ type Training struct {
 	// compression (grad_compression): what the task's loss and the
 	// target are worth next to it. Nil for the other kinds.
 	DenseLoss *float64 `json:"dense_loss,omitempty"`
+	// RawBytes and SentBytes are, for activation_compression, the bytes
+	// of the tensors that crossed the pipeline cut in the wire dtype and
+	// of the messages that carried them: the compression ratio.
+	RawBytes  int64 `json:"raw_bytes,omitempty"`
+	SentBytes int64 `json:"sent_bytes,omitempty"`
 }
 
 // WithoutCurves is a copy of t without its curves (nil stays nil).

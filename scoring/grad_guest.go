@@ -3,8 +3,6 @@ package scoring
 import (
 	"fmt"
 
-	"github.com/tetratelabs/wazero/api"
-
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
 )
@@ -32,15 +30,6 @@ var GradCompressionABI = sandbox.ABI{
 		{Name: GCDecompress, Params: i32s(6)},
 	},
 	AnyOf: [][]string{{GCInit, GCInit2}},
-}
-
-// i32s is n i32 value types.
-func i32s(n int) []api.ValueType {
-	t := make([]api.ValueType, n)
-	for i := range t {
-		t[i] = api.ValueTypeI32
-	}
-	return t
 }
 
 // checkGradShape refuses shapes the gradient ABI cannot carry.

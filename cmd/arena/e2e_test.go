@@ -555,7 +555,7 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 		// Four peers of one sequence; 8 bytes a parameter, so the dense
 		// example fits too.
 		scoring.GradCompressionKind:       `{"seeds":[1],"vocab":128,"width":16,"layers":1,"heads":2,"context":16,"batch":4,"workers":4,"budget":59776,"steps":40,"eval_every":10,"eval_sequences":8}`,
-		scoring.ActivationCompressionKind: `{"seeds":[1],"tensors":1}`,
+		scoring.ActivationCompressionKind: `{"seeds":[1],"vocab":128,"width":16,"layers":2,"heads":2,"context":16,"batch":4,"steps":20,"eval_every":10,"eval_sequences":8,"min_cosine":0}`,
 	}
 	baselines := map[string]string{
 		scoring.OptimizerKind:             "optimizer/adamw",

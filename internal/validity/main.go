@@ -8,11 +8,12 @@
 //	go run ./internal/validity -tune all               # the rates' grids
 //
 // make test runs the same check (main_test.go) on the same default
-// workloads: about two CPU-minutes a run. Smaller models or shorter runs
-// would be cheaper but end in the early phase of training, where the
-// orderings do not hold (see lm.DefaultConfig and docs/tuning.md), and a
-// single seed is too few: the cosine schedule ties the constant on seed 1
-// alone and beats it on the mean of both.
+// workloads: about two CPU-minutes a run; the activation_compression
+// kind's part runs there on one seed, about a CPU-minute more. Smaller
+// models or shorter runs would be cheaper but end in the early phase of
+// training, where the orderings do not hold (see lm.DefaultConfig and
+// docs/tuning.md), and a single seed is too few: the cosine schedule ties
+// the constant on seed 1 alone and beats it on the mean of both.
 //
 // It exits non-zero when an ordering fails. A benchmark change that breaks
 // one is a bug in the benchmark, not in the threshold.
@@ -81,17 +82,18 @@ func main() {
 
 // profile is the benchmark parameters the suite runs on.
 type profile struct {
-	name      string
-	optimizer string // params of the optimizer kind's LM
-	schedule  string // params of the lr_schedule kind's LM
-	control   string // params of the negative control (optimizer kind)
+	name       string
+	optimizer  string // params of the optimizer kind's LM
+	schedule   string // params of the lr_schedule kind's LM
+	control    string // params of the negative control (optimizer kind)
+	activation string // params of the activation_compression kind; "": skip it
 	// gradCompression: params of the grad_compression kind ("" leaves
 	// the kind out; grad_compression.go).
 	gradCompression string
 }
 
 func defaultProfile() profile {
-	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`, gradCompression: `{}`}
+	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`, activation: `{}`, gradCompression: `{}`}
 }
 
 // result is one example's evaluation.
@@ -115,14 +117,15 @@ type check struct {
 }
 
 type report struct {
-	profile  profile
-	params   map[string]any
-	results  map[string]result // by kind/example
-	order    []string
-	checks   []check
-	took     time.Duration
-	cpus     int
-	baseline map[string]arena.Evaluation
+	profile    profile
+	params     map[string]any
+	results    map[string]result // by kind/example
+	order      []string
+	checks     []check
+	took       time.Duration
+	cpus       int
+	baseline   map[string]arena.Evaluation
+	activation *activationResults
 }
 
 func (r *report) failed() []string {
@@ -196,6 +199,12 @@ func run(ctx context.Context, p profile, logf func(string)) (*report, error) {
 		return nil, err
 	}
 	rep.checks = append(rep.assess(), rep.gradAssess()...)
+	if p.activation != "" {
+		if rep.activation, err = runActivation(ctx, eng, modules, p.activation, activationExamples, logf); err != nil {
+			return nil, err
+		}
+		rep.checks = append(rep.checks, rep.activation.checks()...)
+	}
 	rep.took = time.Since(begin)
 	return rep, nil
 }
@@ -273,6 +282,10 @@ func (r *report) write(w io.Writer) {
 		fmt.Fprintf(w, "\nParameters: `%s`\n", compactJSON(r.params[sect.key]))
 	}
 	r.gradWrite(w)
+	rep := r.activation
+	if rep != nil {
+		rep.write(w)
+	}
 	fmt.Fprintf(w, "\n## How the rates were chosen\n\n")
 	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")
 	for _, g := range optimizerGrids {
