@@ -153,7 +153,8 @@ func (r Rules) Accepting(t time.Time) error {
 // per step.
 const DefaultFuelPerTask = 30_000_000_000
 
-// MaxFuelPerTask caps budgets. Guest machine code has no points where Go
+// MaxFuelPerTask caps budgets; it is also the grad_compression kind's
+// default (scoring.DefaultLimits), whose tasks run nine instances. Guest machine code has no points where Go
 // can preempt it; guests yield to Go only in loops that make calls (see
 // package meter), so a loop without calls makes a garbage collection wait
 // for it. Such loops run at 10^9 fuel a second or more, so a hostile
@@ -278,6 +279,10 @@ type Training struct {
 	EstimatedSteps *float64     `json:"estimated_steps,omitempty"`
 	Curve          []CurvePoint `json:"curve"`
 	BaselineCurve  []CurvePoint `json:"baseline_curve"`
+	// DenseLoss is the final held-out loss of the same training without
+	// compression (grad_compression): what the task's loss and the
+	// target are worth next to it. Nil for the other kinds.
+	DenseLoss *float64 `json:"dense_loss,omitempty"`
 	// RawBytes and SentBytes are, for activation_compression, the bytes
 	// of the tensors that crossed the pipeline cut in the wire dtype and
 	// of the messages that carried them: the compression ratio.

@@ -47,7 +47,7 @@ func (s *Server) createChallenge(w http.ResponseWriter, r *http.Request) {
 // documented defaults for omitted params, limits and rules.
 func NewChallenge(spec arena.ChallengeSpec) (arena.Challenge, error) {
 	c := arena.Challenge{Slug: spec.Slug, Title: spec.Title, Description: spec.Description, Kind: spec.Kind,
-		Params: spec.Params, Limits: arena.DefaultLimits(), Rules: arena.DefaultRules()}
+		Params: spec.Params, Limits: scoring.DefaultLimits(spec.Kind), Rules: arena.DefaultRules()}
 	if err := store.ValidSlug(c.Slug); err != nil {
 		return c, err
 	}

@@ -277,15 +277,49 @@ func checkGradShape(workers, n, budget int64) error {
 	return nil
 }
 
-func newGradWorker(h uint64, worker, workers, n, budget int64) (uint64, error) {
+// gradTable is a gradient codec's table: the flat table of n values when
+// tableJSON is empty (and steps 0), else the table given, whose size n
+// must match unless n is 0.
+func gradTable(n int64, tableJSON string, steps int64) ([]arena.Tensor, int64, error) {
+	if tableJSON == "" {
+		if steps != 0 {
+			return nil, 0, badInput("a run length (%d steps) goes with a tensor table; a flat codec is given none", steps)
+		}
+		if n < 1 || n > maxInt32 {
+			return nil, 0, badInput("gradients of 1 or more values, not %d", n)
+		}
+		return scoring.FlatTable(int(n)), n, nil
+	}
+	table, err := parseTable(tableJSON)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := scoring.CheckTensorTable(table)
+	if err != nil {
+		return nil, 0, badInput("%v", err)
+	}
+	if n != 0 && n != int64(total) {
+		return nil, 0, badInput("n is %d but the tensor table describes %d values", n, total)
+	}
+	if steps < 0 || steps > maxInt32 {
+		return nil, 0, badInput("a run of 0 (unknown) to %d steps, not %d", maxInt32, steps)
+	}
+	return table, int64(total), nil
+}
+
+func newGradWorker(h uint64, worker, workers, n int64, tableJSON string, budget, steps int64) (uint64, error) {
 	return newObject(h, scoring.GradCompressionKind, "a gradient worker", func(m *module) (*object, error) {
+		table, n, err := gradTable(n, tableJSON, steps)
+		if err != nil {
+			return nil, err
+		}
 		if err := checkGradShape(workers, n, budget); err != nil {
 			return nil, err
 		}
 		if worker < 0 || worker >= workers {
 			return nil, badInput("worker %d of %d: workers count from 0", worker, workers)
 		}
-		w, err := strategy.NewGradientWorker(m.engine.ctx, m.engine.eng, m.wasm, int(worker), int(workers), int(n), int(budget), m.limits)
+		w, err := strategy.NewTensorGradientWorker(m.engine.ctx, m.engine.eng, m.wasm, int(worker), int(workers), table, int(budget), int(steps), m.limits)
 		if err != nil {
 			return nil, err
 		}
@@ -316,12 +350,16 @@ func gradCompress(h uint64, t int64, grad []float64, msg []byte) (int, error) {
 	return size, err
 }
 
-func newGradAggregator(h uint64, workers, n, budget int64) (uint64, error) {
+func newGradAggregator(h uint64, workers, n int64, tableJSON string, budget, steps int64) (uint64, error) {
 	return newObject(h, scoring.GradCompressionKind, "a gradient aggregator", func(m *module) (*object, error) {
+		table, n, err := gradTable(n, tableJSON, steps)
+		if err != nil {
+			return nil, err
+		}
 		if err := checkGradShape(workers, n, budget); err != nil {
 			return nil, err
 		}
-		a, err := strategy.NewGradientAggregator(m.engine.ctx, m.engine.eng, m.wasm, int(workers), int(n), int(budget), m.limits)
+		a, err := strategy.NewTensorGradientAggregator(m.engine.ctx, m.engine.eng, m.wasm, int(workers), table, int(budget), int(steps), m.limits)
 		if err != nil {
 			return nil, err
 		}

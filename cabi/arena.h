@@ -115,19 +115,24 @@ int arena_schedule_new(arena_handle module, int64_t total, arena_handle *schedul
 int arena_schedule_lr(arena_handle schedule, int64_t t, double loss, double *lr, char **err);
 
 /* The compressing side of a gradient codec: worker (0 to workers-1) of a
- * data-parallel run, for gradients of n values and messages of at most
- * budget bytes. */
-int arena_grad_worker_new(arena_handle module, int64_t worker, int64_t workers, int64_t n, int64_t budget,
-                          arena_handle *worker_out, char **err);
+ * data-parallel run, for messages of at most budget bytes. With a NULL or
+ * empty table_json, for flat gradients of n values (steps must be 0);
+ * else table_json is the model's tensor table, as arena_optimizer_new
+ * takes it (n is 0 or its size), and steps the run's length (0: unknown):
+ * a module with gc_init2 is given both, one with only gc_init sees n. */
+int arena_grad_worker_new(arena_handle module, int64_t worker, int64_t workers, int64_t n, ARENA_IN char *table_json,
+                          int64_t budget, int64_t steps, arena_handle *worker_out, char **err);
 
 /* Compresses step t's gradient (n values) into msg, which has room for cap
  * bytes (at least the budget); *len is the message's length. */
 int arena_grad_compress(arena_handle worker, int64_t t, ARENA_IN double *grad, int64_t n, uint8_t *msg, int64_t cap,
                         int64_t *len, char **err);
 
-/* The decompressing side: it sees the workers' messages and nothing else. */
-int arena_grad_aggregator_new(arena_handle module, int64_t workers, int64_t n, int64_t budget,
-                              arena_handle *aggregator, char **err);
+/* The decompressing side: it sees the workers' messages and nothing else.
+ * n, table_json and steps as for the workers. Decode each step's messages
+ * in worker order. */
+int arena_grad_aggregator_new(arena_handle module, int64_t workers, int64_t n, ARENA_IN char *table_json,
+                              int64_t budget, int64_t steps, arena_handle *aggregator, char **err);
 
 /* Decodes worker's message of step t (len bytes) into out (n values). */
 int arena_grad_decompress(arena_handle aggregator, int64_t worker, int64_t t, ARENA_IN uint8_t *msg, int64_t len,

@@ -216,12 +216,12 @@ func arena_schedule_lr(sh C.arena_handle, t C.int64_t, loss C.double, lr *C.doub
 }
 
 //export arena_grad_worker_new
-func arena_grad_worker_new(mh C.arena_handle, worker, workers, n, budget C.int64_t, workerOut *C.arena_handle, errOut **C.char) C.int {
+func arena_grad_worker_new(mh C.arena_handle, worker, workers, n C.int64_t, table *C.char, budget, steps C.int64_t, workerOut *C.arena_handle, errOut **C.char) C.int {
 	return call(errOut, func() error {
 		if workerOut == nil {
 			return badInput("a NULL result pointer")
 		}
-		h, err := newGradWorker(uint64(mh), int64(worker), int64(workers), int64(n), int64(budget))
+		h, err := newGradWorker(uint64(mh), int64(worker), int64(workers), int64(n), goString(table), int64(budget), int64(steps))
 		if err != nil {
 			return err
 		}
@@ -254,12 +254,12 @@ func arena_grad_compress(wh C.arena_handle, t C.int64_t, grad *C.double, n C.int
 }
 
 //export arena_grad_aggregator_new
-func arena_grad_aggregator_new(mh C.arena_handle, workers, n, budget C.int64_t, aggOut *C.arena_handle, errOut **C.char) C.int {
+func arena_grad_aggregator_new(mh C.arena_handle, workers, n C.int64_t, table *C.char, budget, steps C.int64_t, aggOut *C.arena_handle, errOut **C.char) C.int {
 	return call(errOut, func() error {
 		if aggOut == nil {
 			return badInput("a NULL result pointer")
 		}
-		h, err := newGradAggregator(uint64(mh), int64(workers), int64(n), int64(budget))
+		h, err := newGradAggregator(uint64(mh), int64(workers), int64(n), goString(table), int64(budget), int64(steps))
 		if err != nil {
 			return err
 		}

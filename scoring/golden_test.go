@@ -62,6 +62,8 @@ func checkGolden(t *testing.T, kind string) {
 	switch kind {
 	case OptimizerKind, LRScheduleKind:
 		params = []byte(tiny(""))
+	case GradCompressionKind:
+		params = []byte(tinyGC(""))
 	case ActivationCompressionKind:
 		params = []byte(tinyCut(`"min_cosine":0`)) // every example scored, none failed by the spot check
 	}

@@ -62,12 +62,13 @@ type Benchmark interface {
 type kind struct {
 	version int
 	parse   func(raw json.RawMessage) (Benchmark, error)
+	fuel    int64 // the default fuel_per_task, when not arena.DefaultFuelPerTask
 }
 
 var kinds = map[string]kind{
 	OptimizerKind:             {version: optimizerVersion, parse: parseOptimizer},
 	LRScheduleKind:            {version: lrScheduleVersion, parse: parseLRSchedule},
-	GradCompressionKind:       {version: gradCompressionVersion, parse: parseGradCompression},
+	GradCompressionKind:       {version: gradCompressionVersion, parse: parseGradCompression, fuel: gradCompressionFuel},
 	ActivationCompressionKind: {version: activationCompressionVersion, parse: parseActivationCompression},
 }
 
@@ -79,6 +80,18 @@ func Kinds() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// DefaultLimits are the limits a challenge of kind gets when it names
+// none: arena.DefaultLimits, with the kind's own default fuel budget
+// where its tasks need more (grad_compression runs nine instances a
+// task).
+func DefaultLimits(kindName string) arena.Limits {
+	l := arena.DefaultLimits()
+	if k, ok := kinds[kindName]; ok && k.fuel > 0 {
+		l.FuelPerTask = k.fuel
+	}
+	return l
 }
 
 // New validates params for kind and returns the configured benchmark.

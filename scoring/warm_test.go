@@ -22,6 +22,7 @@ func TestWarmedBaselinesAreTheOnesEvaluationsUse(t *testing.T) {
 	}{
 		{OptimizerKind, "optimizer/signsgd", tiny(`"seeds":[11]`)},
 		{LRScheduleKind, "lr_schedule/cosine", tiny(`"seeds":[11]`)},
+		{GradCompressionKind, "grad_compression/topk-ef", tinyGC(`"seeds":[11]`)}, // the baseline and the dense run
 		{ActivationCompressionKind, "activation_compression/int8", tinyCut("")},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {

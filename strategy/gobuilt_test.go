@@ -12,8 +12,11 @@ import (
 	"os"
 	"testing"
 
+	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/baseline"
+	"github.com/arena-dev/arena/baseline/gradcodec"
 	"github.com/arena-dev/arena/examples"
+	"github.com/arena-dev/arena/guest/gradient"
 	"github.com/arena-dev/arena/scoring"
 	"github.com/arena-dev/arena/strategy"
 )
@@ -107,7 +110,7 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer agg.Close(ctx)
-		nativeAgg := &baseline.TopK{ErrorFeedback: true}
+		nativeAgg := &baseline.TopK{ErrorFeedback: true, Decay: baseline.TopKEFDecay}
 		nativeAgg.Init(-1, workers, n, budget)
 		var ws []*strategy.GradientWorker
 		var natives []*baseline.TopK
@@ -118,7 +121,7 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 			}
 			defer w.Close(ctx)
 			ws = append(ws, w)
-			nw := &baseline.TopK{ErrorFeedback: true}
+			nw := &baseline.TopK{ErrorFeedback: true, Decay: baseline.TopKEFDecay}
 			nw.Init(k, workers, n, budget)
 			natives = append(natives, nw)
 		}
@@ -133,6 +136,62 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 					t.Fatal(err)
 				}
 				size := natives[k].Compress(step, grad, buf)
+				if !bytes.Equal(msg, buf[:size]) {
+					t.Fatalf("worker %d step %d: a %d-byte message in the sandbox, %d bytes natively, or other bytes", k, step, len(msg), size)
+				}
+				if err := agg.Decompress(k, step, msg, got); err != nil {
+					t.Fatal(err)
+				}
+				nativeAgg.Decompress(k, step, buf[:size], want)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("worker %d step %d value %d: %v decoded in the sandbox, %v natively", k, step, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
+
+	// A tensor-aware compressor gets the trainer's table (gc_init2) and
+	// sends, and decodes, what its native code does.
+	t.Run("grad_compression templar", func(t *testing.T) {
+		const workers, budget, steps = 2, 600, 4
+		table := []arena.Tensor{
+			{Name: "emb", Role: arena.TensorEmbedding, Rows: 100, Cols: 8, Offset: 0},
+			{Name: "w", Role: arena.TensorMLPIn, Rows: 8, Cols: 70, Offset: 800},
+			{Name: "g", Role: arena.TensorNormGain, Rows: 1, Cols: 8, Offset: 1360},
+		}
+		const n = 1368
+		module := buildExample(t, "grad_compression", "templar")
+		agg, err := strategy.NewTensorGradientAggregator(ctx, eng, module, workers, table, budget, steps, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer agg.Close(ctx)
+		ts := make([]gradient.Tensor, len(table))
+		for i, e := range table {
+			ts[i] = gradient.Tensor{Name: e.Name, Role: gradient.Role(e.Role), Rows: e.Rows, Cols: e.Cols, Offset: e.Offset}
+		}
+		nativeAgg := gradcodec.NewTemplar()
+		nativeAgg.Init(-1, workers, ts, budget, steps)
+		grad, got, want, buf := make([]float64, n), make([]float64, n), make([]float64, n), make([]byte, budget)
+		for k := range workers {
+			w, err := strategy.NewTensorGradientWorker(ctx, eng, module, k, workers, table, budget, steps, lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close(ctx)
+			native := gradcodec.NewTemplar()
+			native.Init(k, workers, ts, budget, steps)
+			for step := range steps {
+				for i := range grad {
+					grad[i] = math.Sin(float64(i*(k+1)+step)) * float64(1+i%13)
+				}
+				msg, err := w.Compress(step, grad)
+				if err != nil {
+					t.Fatal(err)
+				}
+				size := native.Compress(step, grad, buf)
 				if !bytes.Equal(msg, buf[:size]) {
 					t.Fatalf("worker %d step %d: a %d-byte message in the sandbox, %d bytes natively, or other bytes", k, step, len(msg), size)
 				}

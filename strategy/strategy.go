@@ -192,11 +192,28 @@ type GradientWorker struct {
 }
 
 // NewGradientWorker loads a gradient compression module as worker (0 to
-// workers-1) for gradients of n values and messages of at most budget
-// bytes, and calls gc_init.
+// workers-1) for flat gradients of n values and messages of at most
+// budget bytes: NewTensorGradientWorker with scoring.FlatTable(n) and a
+// run of unknown length.
 func NewGradientWorker(ctx context.Context, eng *sandbox.Engine, wasm []byte, worker, workers, n, budget int, lim arena.Limits) (*GradientWorker, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("gradients of 1 or more values, not %d", n)
+	}
+	return NewTensorGradientWorker(ctx, eng, wasm, worker, workers, scoring.FlatTable(n), budget, 0, lim)
+}
+
+// NewTensorGradientWorker loads a gradient compression module as worker
+// (0 to workers-1) for gradients of the parameters table describes (a
+// model's named tensors, in order of their offsets: scoring.CheckTensorTable
+// says what a table must be), in a run of steps steps (0 when unknown). A
+// module that exports gc_init2 gets the table, so it can compress per
+// tensor or per block; one with only gc_init sees one flat vector.
+func NewTensorGradientWorker(ctx context.Context, eng *sandbox.Engine, wasm []byte, worker, workers int, table []arena.Tensor, budget, steps int, lim arena.Limits) (*GradientWorker, error) {
+	if _, err := scoring.CheckTensorTable(table); err != nil {
+		return nil, err
+	}
 	s, g, err := open(ctx, eng, wasm, scoring.GradCompressionABI, lim, func(inst *sandbox.Instance) (*scoring.GuestGradWorker, error) {
-		return scoring.NewGuestGradWorker(inst, worker, workers, n, budget)
+		return scoring.NewGuestTensorGradWorker(inst, worker, workers, table, budget, steps)
 	})
 	if err != nil {
 		return nil, err
@@ -220,10 +237,27 @@ type GradientAggregator struct {
 }
 
 // NewGradientAggregator loads a gradient compression module as the
-// aggregator of workers workers, and calls gc_init(-1, ...).
+// aggregator of workers workers, for flat gradients of n values:
+// NewTensorGradientAggregator with scoring.FlatTable(n).
 func NewGradientAggregator(ctx context.Context, eng *sandbox.Engine, wasm []byte, workers, n, budget int, lim arena.Limits) (*GradientAggregator, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("gradients of 1 or more values, not %d", n)
+	}
+	return NewTensorGradientAggregator(ctx, eng, wasm, workers, scoring.FlatTable(n), budget, 0, lim)
+}
+
+// NewTensorGradientAggregator loads a gradient compression module as the
+// aggregator of workers workers for the parameters table describes, and
+// initializes it as worker -1 (gc_init2 with the table when the module
+// has it, else gc_init). Give it the table and steps the workers got.
+// Decode each step's messages in worker order, 0 to workers-1: a
+// compressor may count on it (signSGD's majority vote does).
+func NewTensorGradientAggregator(ctx context.Context, eng *sandbox.Engine, wasm []byte, workers int, table []arena.Tensor, budget, steps int, lim arena.Limits) (*GradientAggregator, error) {
+	if _, err := scoring.CheckTensorTable(table); err != nil {
+		return nil, err
+	}
 	s, g, err := open(ctx, eng, wasm, scoring.GradCompressionABI, lim, func(inst *sandbox.Instance) (*scoring.GuestGradAggregator, error) {
-		return scoring.NewGuestGradAggregator(inst, workers, n, budget)
+		return scoring.NewGuestTensorGradAggregator(inst, workers, table, budget, steps)
 	})
 	if err != nil {
 		return nil, err

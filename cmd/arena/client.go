@@ -298,7 +298,8 @@ func (c *cli) printSubmission(s arena.Submission) {
 // that is its score's exponent; a control shows its final loss beside the
 // baseline's; an activation_compression task trained through a pipeline
 // cut shows its compression ratio and its excess loss over the
-// uncompressed run's.
+// uncompressed run's; a grad_compression task also shows the final loss
+// of the same training uncompressed (dense).
 func printTasks(c *cli, tasks []arena.TaskResult) {
 	if len(tasks) == 0 {
 		return
@@ -307,8 +308,13 @@ func printTasks(c *cli, tasks []arena.TaskResult) {
 		printCutTasks(c, tasks)
 		return
 	}
+	dense := slices.ContainsFunc(tasks, func(t arena.TaskResult) bool { return t.Training != nil && t.Training.DenseLoss != nil })
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tbaseline\tsteps to target\tbaseline steps\tspeedup\tscore\tfuel\terror")
+	denseHead := ""
+	if dense {
+		denseHead = "dense\t"
+	}
+	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tbaseline\t"+denseHead+"steps to target\tbaseline steps\tspeedup\tscore\tfuel\terror")
 	for _, t := range tasks {
 		loss := "—"
 		if t.Loss != nil {
@@ -339,7 +345,14 @@ func printTasks(c *cli, tasks []arena.TaskResult) {
 				speedup = fmt.Sprintf("%.3f×", math.Exp(t.Score))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.6g\t%s\t%s\t%s\t%.4f\t%s\t%s\n", t.Workload, seed, loss, t.BaselineLoss, steps, baseSteps, speedup, t.Score, fuel, t.Error)
+		denseCell := ""
+		if dense {
+			denseCell = "—\t"
+			if t.Training != nil && t.Training.DenseLoss != nil {
+				denseCell = fmt.Sprintf("%.6g\t", *t.Training.DenseLoss)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.6g\t%s%s\t%s\t%s\t%.4f\t%s\t%s\n", t.Workload, seed, loss, t.BaselineLoss, denseCell, steps, baseSteps, speedup, t.Score, fuel, t.Error)
 	}
 	tw.Flush()
 }

@@ -550,15 +550,17 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 	key := s.register(t, "dora")
 	// Small tasks: the loop, not the benchmarks, is under test here.
 	params := map[string]string{
-		scoring.OptimizerKind:             tinyLM,
-		scoring.LRScheduleKind:            tinyLM,
-		scoring.GradCompressionKind:       `{"seeds":[1],"steps":60,"workloads":["quadratic","mlp"]}`,
+		scoring.OptimizerKind:  tinyLM,
+		scoring.LRScheduleKind: tinyLM,
+		// Four peers of one sequence; 8 bytes a parameter, so the dense
+		// example fits too.
+		scoring.GradCompressionKind:       `{"seeds":[1],"vocab":128,"width":16,"layers":1,"heads":2,"context":16,"batch":4,"workers":4,"budget":59776,"steps":40,"eval_every":10,"eval_sequences":8}`,
 		scoring.ActivationCompressionKind: `{"seeds":[1],"vocab":128,"width":16,"layers":2,"heads":2,"context":16,"batch":4,"steps":20,"eval_every":10,"eval_sequences":8,"min_cosine":0}`,
 	}
 	baselines := map[string]string{
 		scoring.OptimizerKind:             "optimizer/adamw",
 		scoring.LRScheduleKind:            "lr_schedule/constant",
-		scoring.GradCompressionKind:       "grad_compression/topk",
+		scoring.GradCompressionKind:       "grad_compression/templar",
 		scoring.ActivationCompressionKind: "activation_compression/identity",
 	}
 	if len(params) != len(scoring.Kinds()) {
@@ -601,6 +603,13 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 	}
 	if t.Failed() {
 		return
+	}
+
+	// A grad_compression task reports the dense run's final loss.
+	for _, task := range subs["grad_compression/templar"].Tasks {
+		if task.Training == nil || task.Training.DenseLoss == nil || *task.Training.DenseLoss <= 0 {
+			t.Errorf("templar task (hidden %v): training %+v, want a dense loss", task.Hidden, task.Training)
+		}
 	}
 
 	// The LM's time-to-target measurements travel through the store: the

@@ -55,6 +55,9 @@ func (c *cli) eval(ctx context.Context, args []string) int {
 			in.seeds, err = revealedSeeds(ctx, client.New(*url, ""), *slug, *round)
 			*seeds = in.seeds
 		}
+		if err == nil && *slug == "" {
+			limits = scoring.DefaultLimits(in.kind)
+		}
 		if err == nil {
 			bench, module, err = in.load(rest[0])
 		}

@@ -6,7 +6,15 @@ import "github.com/arena-dev/arena/guest"
 
 //go:wasmexport gc_init
 func gcInit(worker, workers, n, budget int32) {
-	current().Init(int(worker), int(workers), int(n), int(budget))
+	initFlat(int(worker), int(workers), int(n), int(budget))
+}
+
+//go:wasmexport gc_init2
+func gcInit2(worker, workers, n, budget, table, count, steps int32) {
+	if count < 1 || count > guest.MaxTensors {
+		panic("arena guest: gc_init2: a table of 1 to 4096 tensors")
+	}
+	initTable(int(worker), int(workers), int(n), int(budget), guest.Bytes(table, count*guest.TableEntryBytes), int(count), int(steps))
 }
 
 //go:wasmexport gc_compress

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/examples"
 	"github.com/arena-dev/arena/sandbox"
 	"github.com/arena-dev/arena/scoring"
@@ -48,12 +47,12 @@ func run() error {
 		total, guest, first time.Duration
 	}
 	var costs []costRow
-	fmt.Println("The optimizer and lr_schedule kinds' examples are scored by `make validity`, into docs/validity.md.")
+	fmt.Println("The optimizer, lr_schedule and grad_compression kinds' examples are scored by `make validity`, into docs/validity.md.")
 	fmt.Println()
 	fmt.Println("| kind | example | score | per workload (mean task score) |")
 	fmt.Println("|---|---|---:|---|")
 	for _, e := range list {
-		if e.Kind == scoring.OptimizerKind || e.Kind == scoring.LRScheduleKind {
+		if e.Kind == scoring.OptimizerKind || e.Kind == scoring.LRScheduleKind || e.Kind == scoring.GradCompressionKind {
 			continue // the LM kinds: make validity scores them, into docs/validity.md
 		}
 		path, err := examples.Build(ctx, e, dir)
@@ -72,7 +71,7 @@ func run() error {
 		// three more (one for a long evaluation), since a shared machine's noise
 		// only ever adds time.
 		begin := time.Now()
-		ev, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module, nil)
+		ev, err := scoring.Evaluate(ctx, eng, bench, scoring.DefaultLimits(e.Kind), module, nil)
 		if err != nil {
 			return err
 		}
@@ -83,7 +82,7 @@ func run() error {
 		}
 		for range repeats {
 			begin = time.Now()
-			again, err := scoring.Evaluate(ctx, eng, bench, arena.DefaultLimits(), module, nil)
+			again, err := scoring.Evaluate(ctx, eng, bench, scoring.DefaultLimits(e.Kind), module, nil)
 			if err != nil {
 				return err
 			}

@@ -87,10 +87,13 @@ type profile struct {
 	schedule   string // params of the lr_schedule kind's LM
 	control    string // params of the negative control (optimizer kind)
 	activation string // params of the activation_compression kind; "": skip it
+	// gradCompression: params of the grad_compression kind ("" leaves
+	// the kind out; grad_compression.go).
+	gradCompression string
 }
 
 func defaultProfile() profile {
-	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`, activation: `{}`}
+	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`, activation: `{}`, gradCompression: `{}`}
 }
 
 // result is one example's evaluation.
@@ -167,7 +170,7 @@ func run(ctx context.Context, p profile, logf func(string)) (*report, error) {
 			return err
 		}
 		start := time.Now()
-		ev, err := scoring.Evaluate(ctx, eng, b, arena.DefaultLimits(), wasm, nil)
+		ev, err := scoring.Evaluate(ctx, eng, b, scoring.DefaultLimits(kind), wasm, nil)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", kind, example, err)
 		}
@@ -192,7 +195,10 @@ func run(ctx context.Context, p profile, logf func(string)) (*report, error) {
 			return nil, err
 		}
 	}
-	rep.checks = rep.assess()
+	if err := gradRun(p, score); err != nil {
+		return nil, err
+	}
+	rep.checks = append(rep.assess(), rep.gradAssess()...)
 	if p.activation != "" {
 		if rep.activation, err = runActivation(ctx, eng, modules, p.activation, activationExamples, logf); err != nil {
 			return nil, err
@@ -275,6 +281,7 @@ func (r *report) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\nParameters: `%s`\n", compactJSON(r.params[sect.key]))
 	}
+	r.gradWrite(w)
 	rep := r.activation
 	if rep != nil {
 		rep.write(w)

@@ -14,9 +14,11 @@ func TestPublishedOrderingsHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scores every reference example")
 	}
-	// The activation kind's orderings have their own, smaller test below.
+	// The activation and gradient kinds' orderings have their own,
+	// smaller tests below.
 	p := defaultProfile()
 	p.activation = ""
+	p.gradCompression = ""
 	rep, err := run(context.Background(), p, func(s string) { t.Log(s) })
 	if err != nil {
 		t.Fatal(err)
@@ -63,5 +65,23 @@ func TestActivationOrderingsHold(t *testing.T) {
 		var b strings.Builder
 		res.write(&b)
 		t.Log("\n" + b.String())
+	}
+}
+
+// TestGradCompressionOrderingsHold checks the grad_compression kind's
+// orderings on the default workload's first public seed, natively (the
+// modules score the same, bit for bit): about a CPU-minute.
+func TestGradCompressionOrderingsHold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the default LM with every gradient compressor")
+	}
+	checks, err := gradNativeChecks(defaultProfile().gradCompression, []uint64{1}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s: %s", c.claim, c.measured)
+		}
 	}
 }

@@ -278,11 +278,11 @@ class Module:
     def schedule(self, total):
         return Schedule(self, total)
 
-    def gradient_worker(self, worker, workers, n, budget):
-        return GradientWorker(self, worker, workers, n, budget)
+    def gradient_worker(self, worker, workers, n, budget, table=None, steps=0):
+        return GradientWorker(self, worker, workers, n, budget, table=table, steps=steps)
 
-    def gradient_aggregator(self, workers, n, budget):
-        return GradientAggregator(self, workers, n, budget)
+    def gradient_aggregator(self, workers, n, budget, table=None, steps=0):
+        return GradientAggregator(self, workers, n, budget, table=table, steps=steps)
 
     def activation_encoder(self, size):
         return ActivationEncoder(self, size)
@@ -464,16 +464,33 @@ class Schedule(_Object):
         return v.value
 
 
+def _grad_table(n, table, what):
+    """n and the table JSON (None without a table) of a gradient codec."""
+    if table is None:
+        if n is None:
+            raise ValueError("a gradient %s needs n or a table" % what)
+        return _int(n, "n"), None
+    tj = _table_json(table)
+    total = sum(_int(t["rows"], "rows") * _int(t["cols"], "cols") for t in json.loads(tj))
+    if n is not None and _int(n, "n") != total:
+        raise ValueError("n is %d but the table describes %d values" % (n, total))
+    return total, tj
+
+
 class GradientWorker(_Object):
     """The compressing side of a gradient codec: worker (0 to workers-1) of
-    a data-parallel run, for gradients of n values and messages of at most
-    budget bytes."""
+    a data-parallel run, for messages of at most budget bytes. Given n
+    alone, for flat gradients of n values; given a table (Tensor entries,
+    dicts or tuples, as Optimizer takes), a module with gc_init2 sees the
+    tensors and the run's length (steps, 0 when unknown), one with only
+    gc_init the flat vector."""
 
-    def __init__(self, module, worker, workers, n, budget, *, limits=None, engine=None):
+    def __init__(self, module, worker, workers, n, budget, *, table=None, steps=0, limits=None, engine=None):
         self.worker, self.workers = _int(worker, "worker"), _int(workers, "workers")
-        self.n, self.budget = _int(n, "n"), _int(budget, "budget")
+        self.budget = _int(budget, "budget")
+        self.n, tj = _grad_table(n, table, "worker")
         self._open(module, "grad_compression", limits, engine, _lib.lib.arena_grad_worker_new,
-                   self.worker, self.workers, self.n, self.budget)
+                   self.worker, self.workers, 0 if tj else self.n, tj, self.budget, _int(steps, "steps"))
         self._msg = ctypes.create_string_buffer(max(self.budget, 1))
 
     def compress(self, t, grad):
@@ -491,12 +508,14 @@ class GradientWorker(_Object):
 
 class GradientAggregator(_Object):
     """The decompressing side of a gradient codec: it sees the workers'
-    messages and nothing else."""
+    messages and nothing else. n, table and steps as the workers have
+    them; decode each step's messages in worker order."""
 
-    def __init__(self, module, workers, n, budget, *, limits=None, engine=None):
-        self.workers, self.n, self.budget = _int(workers, "workers"), _int(n, "n"), _int(budget, "budget")
+    def __init__(self, module, workers, n, budget, *, table=None, steps=0, limits=None, engine=None):
+        self.workers, self.budget = _int(workers, "workers"), _int(budget, "budget")
+        self.n, tj = _grad_table(n, table, "aggregator")
         self._open(module, "grad_compression", limits, engine, _lib.lib.arena_grad_aggregator_new,
-                   self.workers, self.n, self.budget)
+                   self.workers, 0 if tj else self.n, tj, self.budget, _int(steps, "steps"))
 
     def decompress(self, worker, t, msg, out=None):
         """Decodes worker's message of step t into out (n float64; a new

@@ -471,12 +471,16 @@ class GradientCompressor:
     """The compressing side of a gradient codec for one data-parallel rank
     (worker of workers): compress() turns the parameters' gradients,
     flattened by their TensorLayout, into a message of at most budget
-    bytes. Every rank and the aggregator must lay the parameters out the
-    same way (the same model, roles and transpose)."""
+    bytes. The module is given the layout's tensor table (named_parameters'
+    names and shapes, as Optimizer gives it) and the run's length (steps,
+    0: unknown), so it can compress per tensor or per block; a module of
+    ABI v1 sees the flat vector. Every rank and the aggregator must lay the
+    parameters out the same way (the same model, roles and transpose)."""
 
-    def __init__(self, params, module, worker, workers, budget, *, limits=None, engine=None, roles=None, transpose=None):
+    def __init__(self, params, module, worker, workers, budget, *, steps=0, limits=None, engine=None, roles=None, transpose=None):
         self.layout = TensorLayout(params, roles=roles, transpose=transpose)
-        self.codec = _GradientWorker(module, worker, workers, self.layout.n, budget, limits=limits, engine=engine)
+        self.codec = _GradientWorker(module, worker, workers, self.layout.n, budget, table=self.layout.table,
+                                     steps=steps, limits=limits, engine=engine)
         self._grads = self.layout.buffer()
 
     def compress(self, step):
@@ -494,10 +498,11 @@ class GradientAggregator:
     benchmark's host does (summed in float64 in rank order, then scaled by
     1/workers)."""
 
-    def __init__(self, params, module, workers, budget, *, limits=None, engine=None, roles=None, transpose=None):
+    def __init__(self, params, module, workers, budget, *, steps=0, limits=None, engine=None, roles=None, transpose=None):
         self.layout = TensorLayout(params, roles=roles, transpose=transpose)
         self.workers = int(workers)
-        self.codec = _GradientAggregator(module, workers, self.layout.n, budget, limits=limits, engine=engine)
+        self.codec = _GradientAggregator(module, workers, self.layout.n, budget, table=self.layout.table,
+                                         steps=steps, limits=limits, engine=engine)
         self._decoded = torch.zeros(self.layout.n, dtype=torch.float64)
         self._mean = self.layout.buffer()
 

@@ -313,6 +313,24 @@ class GradientCodecTest(unittest.TestCase):
         self.assertEqual(mean.tolist()[:4], [0.0, 3.0, 6.0, 9.0])
         self.assertEqual(layer.weight.grad[:, 0].tolist(), [0.0, 3.0, 6.0, 9.0, 0.0])
 
+    def test_the_table_reaches_a_tensor_aware_codec(self):
+        # PowerSGD factors every matrix of the table (named_parameters'
+        # shapes) and sends vectors whole: a 32×32 weight as rank-4 factors
+        # at 4 bits (2·4·4 bytes of scales and 2·4·32/2 of codes), the bias
+        # as a scale and 32 codes. Seen as one flat vector it could not
+        # factor anything and would need 4 + 1056 bytes.
+        model = torch.nn.Linear(32, 32)
+        model.weight.grad = torch.randn(32, 32, generator=torch.Generator().manual_seed(2))
+        model.bias.grad = torch.ones(32)
+        module = ENGINE.load(example("grad_compression", "powersgd"), "grad_compression", BIG)
+        w = arena.torch.GradientCompressor(model, module, 0, 1, 1100, steps=10)
+        msg = w.compress(0)
+        self.assertEqual(len(msg), 32 + 128 + 4 + 32)
+        agg = arena.torch.GradientAggregator(model, module, 1, 1100, steps=10)
+        mean = agg.aggregate(0, [msg])
+        self.assertEqual(model.bias.grad.tolist(), [1.0] * 32)  # the absmax codes 1 exactly
+        self.assertEqual(mean.numel(), 32 * 33)
+
     def test_data_parallel_training(self):
         # Two ranks, each with its own shard, through topk-ef. With room for
         # every coordinate the aggregate is the plain mean, bit for bit;

@@ -1,5 +1,6 @@
 // Command randk-ef is random-k with error feedback: what a worker's
-// message leaves out is added to its next gradient instead of being lost.
+// message leaves out is carried, decayed by baseline.RandKEFDecay a step,
+// into its next gradient instead of being lost. A flat (ABI v1) module.
 package main
 
 import (
@@ -7,6 +8,8 @@ import (
 	"github.com/arena-dev/arena/guest/gradient"
 )
 
-func init() { gradient.Register(&baseline.RandK{ErrorFeedback: true}) }
+func init() {
+	gradient.Register(&baseline.RandK{ErrorFeedback: true, Decay: baseline.RandKEFDecay})
+}
 
 func main() {}

@@ -1,5 +1,6 @@
 // Command topk-ef is top-k with error feedback: what a worker's message
-// leaves out is added to its next gradient instead of being lost.
+// leaves out is carried, decayed by baseline.TopKEFDecay a step, into its
+// next gradient instead of being lost. A flat (ABI v1) module.
 package main
 
 import (
@@ -7,6 +8,8 @@ import (
 	"github.com/arena-dev/arena/guest/gradient"
 )
 
-func init() { gradient.Register(&baseline.TopK{ErrorFeedback: true}) }
+func init() {
+	gradient.Register(&baseline.TopK{ErrorFeedback: true, Decay: baseline.TopKEFDecay})
+}
 
 func main() {}
