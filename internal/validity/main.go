@@ -8,7 +8,8 @@
 //	go run ./internal/validity -tune all               # the rates' grids
 //
 // make test runs the same check (main_test.go) on the same default
-// workloads: about two CPU-minutes a run. Smaller models or shorter runs
+// workloads: several CPU-minutes a run (6m48s on two shared cores for
+// docs/validity.md). Smaller models or shorter runs
 // would be cheaper but end in the early phase of training, where the
 // orderings do not hold (see lm.DefaultConfig and docs/tuning.md), and a
 // single seed is too few: the cosine schedule ties the constant on seed 1
@@ -267,7 +268,7 @@ func (r *report) write(w io.Writer) {
 		fmt.Fprintf(w, "\nParameters: `%s`\n", compactJSON(r.params[sect.key]))
 	}
 	fmt.Fprintf(w, "\n## How the rates were chosen\n\n")
-	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")
+	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners; tuning.md says which grids were rerun on the current default model.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")
 	for _, g := range optimizerGrids {
 		fmt.Fprintf(w, "| `optimizer/%s` | %v | %g |\n", g.name, g.grid, shippedRate["optimizer/"+g.name])
 	}
