@@ -278,6 +278,11 @@ type Training struct {
 	EstimatedSteps *float64     `json:"estimated_steps,omitempty"`
 	Curve          []CurvePoint `json:"curve"`
 	BaselineCurve  []CurvePoint `json:"baseline_curve"`
+	// RawBytes and SentBytes are, for activation_compression, the bytes
+	// of the tensors that crossed the pipeline cut in the wire dtype and
+	// of the messages that carried them: the compression ratio.
+	RawBytes  int64 `json:"raw_bytes,omitempty"`
+	SentBytes int64 `json:"sent_bytes,omitempty"`
 }
 
 // WithoutCurves is a copy of t without its curves (nil stays nil).

@@ -22,6 +22,15 @@ func ElementSize(dtype int) int {
 	return 4
 }
 
+// BF16Bits rounds float32 bits to bfloat16's, to nearest even; NaN stays
+// NaN.
+func BF16Bits(f uint32) uint16 {
+	if f&0x7fffffff > 0x7f800000 {
+		return uint16(f>>16) | 0x40
+	}
+	return uint16((f + 0x7fff + (f >> 16 & 1)) >> 16)
+}
+
 // Identity stores the tensor as it is: ratio 1, the activation_compression
 // benchmark's built-in baseline.
 type Identity struct{}

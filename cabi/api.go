@@ -389,16 +389,27 @@ func newActivationEncoder(h uint64, size int64) (uint64, error) {
 	})
 }
 
-func activationCompress(h uint64, dtype int, rows, cols int64, data, msg []byte) (int, error) {
+// checkDirection refuses a direction other than forward and backward.
+func checkDirection(direction int) error {
+	if direction != scoring.Forward && direction != scoring.Backward {
+		return badInput("direction %d: 0 (forward, an activation) or 1 (backward, its gradient)", direction)
+	}
+	return nil
+}
+
+func activationCompress(h uint64, direction, dtype int, rows, cols int64, data, msg []byte) (int, error) {
 	var size int
 	err := use(h, "an activation encoder", func(o *object, e *strategy.ActivationEncoder) error {
+		if err := checkDirection(direction); err != nil {
+			return err
+		}
 		if err := checkActivation(o, dtype, rows, cols, len(data)); err != nil {
 			return err
 		}
 		if capacity := scoring.ActivationCapacity(o.size); len(msg) < capacity {
 			return badInput("a message buffer of %d bytes, under the encoder's capacity of %d", len(msg), capacity)
 		}
-		b, err := e.Compress(dtype, int(rows), int(cols), data)
+		b, err := e.Encode(direction, dtype, int(rows), int(cols), data)
 		if err != nil {
 			return err
 		}
@@ -421,15 +432,18 @@ func newActivationDecoder(h uint64, size int64) (uint64, error) {
 	})
 }
 
-func activationDecompress(h uint64, dtype int, rows, cols int64, msg, out []byte) error {
+func activationDecompress(h uint64, direction, dtype int, rows, cols int64, msg, out []byte) error {
 	return use(h, "an activation decoder", func(o *object, d *strategy.ActivationDecoder) error {
+		if err := checkDirection(direction); err != nil {
+			return err
+		}
 		if err := checkActivation(o, dtype, rows, cols, len(out)); err != nil {
 			return err
 		}
 		if capacity := scoring.ActivationCapacity(o.size); len(msg) > capacity {
 			return badInput("a message of %d bytes, over the decoder's capacity of %d", len(msg), capacity)
 		}
-		b, err := d.Decompress(dtype, int(rows), int(cols), msg, len(out))
+		b, err := d.Decode(direction, dtype, int(rows), int(cols), msg, len(out))
 		if err != nil {
 			return err
 		}

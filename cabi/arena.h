@@ -66,7 +66,11 @@ typedef uint64_t arena_handle;
 #define ARENA_BFLOAT16 0
 #define ARENA_FLOAT32 1
 
-/* The version of this API: 1. A caller checks it before anything else. */
+/* Directions a tensor crosses a pipeline cut in (the ABI's direction). */
+#define ARENA_FORWARD 0  /* an activation, from the earlier stage to the later */
+#define ARENA_BACKWARD 1 /* the gradient with respect to it, back again */
+
+/* The version of this API: 2 (2: the activation codec calls take the direction). A caller checks it before anything else. */
 int arena_version(void);
 
 /* Releases a message or log the library returned. NULL is fine. */
@@ -138,19 +142,23 @@ int64_t arena_activation_capacity(int64_t size);
 int arena_activation_encoder_new(arena_handle module, int64_t size, arena_handle *encoder, char **err);
 
 /* Encodes a rows×cols tensor of dtype (len = rows·cols·2 for bfloat16, ·4
- * for float32 bytes, little-endian) into msg, which has room for cap bytes
+ * for float32 bytes, little-endian) crossing a pipeline cut in direction
+ * (ARENA_FORWARD, an activation, or ARENA_BACKWARD, its gradient; a
+ * module of ABI v1 is not told) into msg, which has room for cap bytes
  * (at least arena_activation_capacity(size)); *msg_len is its length. */
-int arena_activation_compress(arena_handle encoder, int dtype, int64_t rows, int64_t cols, ARENA_IN uint8_t *data,
-                              int64_t len, uint8_t *msg, int64_t cap, int64_t *msg_len, char **err);
+int arena_activation_compress(arena_handle encoder, int direction, int dtype, int64_t rows, int64_t cols,
+                              ARENA_IN uint8_t *data, int64_t len, uint8_t *msg, int64_t cap, int64_t *msg_len,
+                              char **err);
 
 /* The decompressing side, for tensors of up to size bytes; it never sees
  * the original. */
 int arena_activation_decoder_new(arena_handle module, int64_t size, arena_handle *decoder, char **err);
 
-/* Decodes a message of len bytes into the rows×cols tensor of dtype at out
- * (n bytes, rows·cols·2 or ·4). */
-int arena_activation_decompress(arena_handle decoder, int dtype, int64_t rows, int64_t cols, ARENA_IN uint8_t *msg,
-                                int64_t len, uint8_t *out, int64_t n, char **err);
+/* Decodes a message of len bytes that crossed in direction into the
+ * rows×cols tensor of dtype at out (n bytes, rows·cols·2 or ·4). A lossy
+ * codec gives a tensor close to the original, not equal. */
+int arena_activation_decompress(arena_handle decoder, int direction, int dtype, int64_t rows, int64_t cols,
+                                ARENA_IN uint8_t *msg, int64_t len, uint8_t *out, int64_t n, char **err);
 
 /* The fuel an object's module has spent so far, in every call. */
 int arena_fuel_used(arena_handle object, int64_t *fuel, char **err);

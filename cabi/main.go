@@ -26,7 +26,7 @@ func main() {}
 
 // apiVersion is arena_version's answer; it changes with any change to
 // arena.h that breaks callers.
-const apiVersion = 1
+const apiVersion = 2
 
 // finish stores err's message in *errOut (NULL on success) and returns
 // its class.
@@ -304,7 +304,7 @@ func arena_activation_encoder_new(mh C.arena_handle, size C.int64_t, encOut *C.a
 }
 
 //export arena_activation_compress
-func arena_activation_compress(eh C.arena_handle, dtype C.int, rows, cols C.int64_t, data *C.uint8_t, n C.int64_t, msg *C.uint8_t, capacity C.int64_t, msgLen *C.int64_t, errOut **C.char) C.int {
+func arena_activation_compress(eh C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, data *C.uint8_t, n C.int64_t, msg *C.uint8_t, capacity C.int64_t, msgLen *C.int64_t, errOut **C.char) C.int {
 	return call(errOut, func() error {
 		if msgLen == nil {
 			return badInput("a NULL result pointer")
@@ -317,7 +317,7 @@ func arena_activation_compress(eh C.arena_handle, dtype C.int, rows, cols C.int6
 		if err != nil {
 			return err
 		}
-		k, err := activationCompress(uint64(eh), int(dtype), int64(rows), int64(cols), d, m)
+		k, err := activationCompress(uint64(eh), int(direction), int(dtype), int64(rows), int64(cols), d, m)
 		if err != nil {
 			return err
 		}
@@ -342,7 +342,7 @@ func arena_activation_decoder_new(mh C.arena_handle, size C.int64_t, decOut *C.a
 }
 
 //export arena_activation_decompress
-func arena_activation_decompress(dh C.arena_handle, dtype C.int, rows, cols C.int64_t, msg *C.uint8_t, size C.int64_t, dst *C.uint8_t, n C.int64_t, errOut **C.char) C.int {
+func arena_activation_decompress(dh C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, msg *C.uint8_t, size C.int64_t, dst *C.uint8_t, n C.int64_t, errOut **C.char) C.int {
 	return call(errOut, func() error {
 		m, err := bytesOf(msg, size, "message")
 		if err != nil {
@@ -352,7 +352,7 @@ func arena_activation_decompress(dh C.arena_handle, dtype C.int, rows, cols C.in
 		if err != nil {
 			return err
 		}
-		return activationDecompress(uint64(dh), int(dtype), int64(rows), int64(cols), m, o)
+		return activationDecompress(uint64(dh), int(direction), int(dtype), int64(rows), int64(cols), m, o)
 	})
 }
 

@@ -49,7 +49,38 @@ type Model struct {
 	wt                          []float64 // a weight matrix, transposed
 	bt                          []float64 // one head's keys (or values) in a sequence, transposed
 	ds                          []float64 // one head's score gradients in a sequence
+
+	cut      Cut // nil: no cut
+	cutAfter int // blocks before the cut
 }
+
+// Cut is a pipeline cut in the residual stream between two stages, as
+// pipeline-parallel training with compressed activations has (IOTA;
+// Huang et al. 2019, GPipe): what crosses it forward is the activation
+// leaving a block, and what crosses back is the gradient with respect to
+// what arrived. A cut may change either (a lossy codec does); the next
+// stage computes on what it received, and the previous stage's backward
+// pass starts from the gradient it received, straight-through: the cut
+// itself is not differentiated. Both get rows × width row-major values
+// to replace in place; an error ends the pass.
+type Cut interface {
+	Forward(x []float64, rows, width int) error
+	Backward(dx []float64, rows, width int) error
+}
+
+// SetCut puts c after the first after blocks (1 to Layers; after Layers,
+// the cut is before the final norm), or removes the cut when c is nil.
+// Loss and LossGrad both pass through it.
+func (m *Model) SetCut(after int, c Cut) error {
+	if c != nil && (after < 1 || after > m.cfg.Layers) {
+		return fieldError("cut", "must be between 1 and the %d layers, got %d", m.cfg.Layers, after)
+	}
+	m.cut, m.cutAfter = c, after
+	return nil
+}
+
+// Cut is the cut SetCut put in, and after how many blocks; nil for none.
+func (m *Model) Cut() (after int, c Cut) { return m.cutAfter, m.cut }
 
 // norm is one LayerNorm's saved state.
 type norm struct {
@@ -167,7 +198,7 @@ func (m *Model) Loss(params []float64, tokens []uint16) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return m.forward(params, tokens, seqs), nil
+	return m.forward(params, tokens, seqs)
 }
 
 // LossGrad is Loss, and sets grads to its gradient with respect to params.
@@ -179,12 +210,14 @@ func (m *Model) LossGrad(params, grads []float64, tokens []uint16) (float64, err
 	if len(grads) != len(params) {
 		return 0, fmt.Errorf("lm: %d gradients for %d parameters", len(grads), len(params))
 	}
-	loss := m.forward(params, tokens, seqs)
-	m.backward(params, grads)
-	return loss, nil
+	loss, err := m.forward(params, tokens, seqs)
+	if err != nil {
+		return 0, err
+	}
+	return loss, m.backward(params, grads)
 }
 
-func (m *Model) forward(params []float64, tokens []uint16, seqs int) float64 {
+func (m *Model) forward(params []float64, tokens []uint16, seqs int) (float64, error) {
 	c := m.cfg
 	T, d, V := c.Context, c.Width, c.Vocab
 	n := seqs * T
@@ -234,6 +267,11 @@ func (m *Model) forward(params []float64, tokens []uint16, seqs int) float64 {
 		for i, v := range xm {
 			next[i] += v
 		}
+		if m.cut != nil && l+1 == m.cutAfter {
+			if err := m.cut.Forward(next, n, d); err != nil {
+				return 0, err
+			}
+		}
 	}
 	m.lnf.forward(m.x[c.Layers][:n*d], params[m.off.normF:m.off.normF+d], n, d)
 	probs := m.probs[:n*V]
@@ -258,7 +296,7 @@ func (m *Model) forward(params []float64, tokens []uint16, seqs int) float64 {
 			row[j] = float64(row[j] * inv)
 		}
 	}
-	return total / float64(n)
+	return total / float64(n), nil
 }
 
 // attention computes block l's causal self-attention, head by head.
@@ -349,7 +387,7 @@ func (ln *norm) backward(dout, gain, dgain, dx []float64, n, d int, add bool) {
 	}
 }
 
-func (m *Model) backward(params, grads []float64) {
+func (m *Model) backward(params, grads []float64) error {
 	c := m.cfg
 	T, d, V, H := c.Context, c.Width, c.Vocab, c.Heads
 	n, seqs := m.rows, m.seqs
@@ -371,6 +409,11 @@ func (m *Model) backward(params, grads []float64) {
 	m.lnf.backward(dh, params[m.off.normF:], grads[m.off.normF:], dx, n, d, false)
 
 	for l := c.Layers - 1; l >= 0; l-- {
+		if m.cut != nil && l+1 == m.cutAfter {
+			if err := m.cut.Backward(dx, n, d); err != nil {
+				return err
+			}
+		}
 		o := m.off.layers[l]
 		// MLP: x[l+1] = xm + gelu(ln2(xm)·in)·out.
 		du := m.du[:n*4*d]
@@ -420,6 +463,7 @@ func (m *Model) backward(params, grads []float64) {
 		axpy(gtok[tr*d:tr*d+d], 1, dr)
 		axpy(gpos[(r%T)*d:(r%T)*d+d], 1, dr)
 	}
+	return nil
 }
 
 // attentionBackward turns dy (at block l's attention output) into dq, dk

@@ -41,7 +41,7 @@ func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 	// Small tasks: the layout, not the size, is under test.
 	paramsOf := func(kind string) []byte {
 		if kind == ActivationCompressionKind {
-			return []byte(`{"seeds":[5],"tensors":1}`)
+			return []byte(`{"seeds":[5],"vocab":128,"width":16,"layers":2,"heads":2,"context":16,"batch":4,"steps":20,"eval_every":10,"eval_sequences":8,"min_cosine":0}`)
 		}
 		if kind == OptimizerKind || kind == LRScheduleKind {
 			return []byte(tiny(`"seeds":[5]`))

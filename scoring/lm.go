@@ -162,6 +162,12 @@ func (r *lmRun) nextBatch() []uint16 {
 // evalLoss is the mean loss over the held-out set, in batches of the
 // model's size, each weighted by its sequences.
 func (r *lmRun) evalLoss() float64 {
+	// The held-out loss is the model's own: a pipeline cut's codec
+	// (activation_compression) is for training only.
+	if after, cut := r.model.Cut(); cut != nil {
+		r.model.SetCut(0, nil)
+		defer r.model.SetCut(after, cut)
+	}
 	seqLen := r.p.Context + 1
 	var total float64
 	for i := 0; i < len(r.evalStarts); i += r.p.Batch {

@@ -18,14 +18,15 @@ func TestWarmedBaselinesAreTheOnesEvaluationsUse(t *testing.T) {
 	t.Parallel()
 	hidden := []uint64{101, 102}
 	for _, tc := range []struct {
-		kind, module string
+		kind, module, params string
 	}{
-		{OptimizerKind, "optimizer/signsgd"},
-		{LRScheduleKind, "lr_schedule/cosine"},
+		{OptimizerKind, "optimizer/signsgd", tiny(`"seeds":[11]`)},
+		{LRScheduleKind, "lr_schedule/cosine", tiny(`"seeds":[11]`)},
+		{ActivationCompressionKind, "activation_compression/int8", tinyCut("")},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
-			params := json.RawMessage(tiny(`"seeds":[11]`))
+			params := json.RawMessage(tc.params)
 			warm, err := New(tc.kind, params)
 			if err != nil {
 				t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/arena-dev/arena/baseline"
 	"github.com/arena-dev/arena/examples"
+	"github.com/arena-dev/arena/scoring"
 	"github.com/arena-dev/arena/strategy"
 )
 
@@ -167,7 +168,7 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 			v := math.Float32bits(float32(math.Tanh(float64(i) / 100)))
 			tensor[i], tensor[i+1] = byte(v>>16), byte(v>>24) // bf16: the high half
 		}
-		msg, err := enc.Compress(baseline.BFloat16, rows, cols, tensor)
+		msg, err := enc.Encode(scoring.Backward, baseline.BFloat16, rows, cols, tensor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +177,7 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 		if n := native.Compress(baseline.BFloat16, rows, cols, tensor, buf); !bytes.Equal(msg, buf[:n]) || n >= size {
 			t.Fatalf("a %d-byte message in the sandbox, %d bytes natively (of %d), or other bytes", len(msg), n, size)
 		}
-		out, err := dec.Decompress(baseline.BFloat16, rows, cols, msg, size)
+		out, err := dec.Decode(scoring.Backward, baseline.BFloat16, rows, cols, msg, size)
 		if err != nil || !bytes.Equal(out, tensor) {
 			t.Fatalf("the tensor did not come back whole: %v", err)
 		}

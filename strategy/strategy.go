@@ -255,12 +255,14 @@ func NewActivationEncoder(ctx context.Context, eng *sandbox.Engine, wasm []byte,
 	return &ActivationEncoder{session: s, guest: g}, nil
 }
 
-// Compress encodes a rows×cols tensor of dtype (baseline.BFloat16 or
-// baseline.Float32) given as little-endian bytes. The message is valid
+// Encode encodes a rows×cols tensor of dtype (baseline.BFloat16 or
+// baseline.Float32) given as little-endian bytes, crossing a pipeline cut
+// in direction (scoring.Forward for an activation, scoring.Backward for
+// its gradient; a module of ABI v1 is not told). The message is valid
 // until the next call.
-func (e *ActivationEncoder) Compress(dtype, rows, cols int, data []byte) ([]byte, error) {
+func (e *ActivationEncoder) Encode(direction, dtype, rows, cols int, data []byte) ([]byte, error) {
 	var msg []byte
-	err := e.call(func() (err error) { msg, err = e.guest.Compress(dtype, rows, cols, data); return err })
+	err := e.call(func() (err error) { msg, err = e.guest.Encode(direction, dtype, rows, cols, data); return err })
 	return msg, err
 }
 
@@ -283,11 +285,67 @@ func NewActivationDecoder(ctx context.Context, eng *sandbox.Engine, wasm []byte,
 	return &ActivationDecoder{session: s, guest: g}, nil
 }
 
-// Decompress decodes msg into the n-byte rows×cols tensor of dtype. The
-// result is valid until the next call. Arena's benchmarks demand lossless
-// coders, but check what matters to your loop.
-func (d *ActivationDecoder) Decompress(dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
+// Decode decodes msg, which crossed in direction, into the n-byte
+// rows×cols tensor of dtype. The result is valid until the next call. A
+// lossy codec's result is close to the original, not equal: check what
+// matters to your loop (the benchmark's spot check is a cosine
+// similarity of at least 0.9).
+func (d *ActivationDecoder) Decode(direction, dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
 	var out []byte
-	err := d.call(func() (err error) { out, err = d.guest.Decompress(dtype, rows, cols, msg, n); return err })
+	err := d.call(func() (err error) { out, err = d.guest.Decode(direction, dtype, rows, cols, msg, n); return err })
+	return out, err
+}
+
+// ActivationStage is one pipeline stage's instance of an activation
+// codec, as the benchmark runs it: it encodes what its stage sends and
+// decodes what it receives, so a codec that keeps state across the two
+// (the first stage sees the activations it sends and the gradients that
+// come back) behaves as it was scored. Give the earlier stage first.
+type ActivationStage struct {
+	*session
+	enc *scoring.GuestActivationEncoder
+	dec *scoring.GuestActivationDecoder
+}
+
+// NewActivationStage loads an activation compression module as one stage
+// of a cut, for tensors of up to size bytes. The first stage allocates
+// its encoder's buffers, then its decoder's; the second its decoder's,
+// then its encoder's, as in the benchmark.
+func NewActivationStage(ctx context.Context, eng *sandbox.Engine, wasm []byte, size int, first bool, lim arena.Limits) (*ActivationStage, error) {
+	type pair struct {
+		enc *scoring.GuestActivationEncoder
+		dec *scoring.GuestActivationDecoder
+	}
+	s, g, err := open(ctx, eng, wasm, scoring.ActivationCompressionABI, lim, func(inst *sandbox.Instance) (p pair, err error) {
+		if first {
+			if p.enc, err = scoring.NewGuestActivationEncoder(inst, size); err != nil {
+				return p, err
+			}
+			p.dec, err = scoring.NewGuestActivationDecoder(inst, size)
+			return p, err
+		}
+		if p.dec, err = scoring.NewGuestActivationDecoder(inst, size); err != nil {
+			return p, err
+		}
+		p.enc, err = scoring.NewGuestActivationEncoder(inst, size)
+		return p, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ActivationStage{session: s, enc: g.enc, dec: g.dec}, nil
+}
+
+// Encode is ActivationEncoder.Encode on this stage's instance.
+func (a *ActivationStage) Encode(direction, dtype, rows, cols int, data []byte) ([]byte, error) {
+	var msg []byte
+	err := a.call(func() (err error) { msg, err = a.enc.Encode(direction, dtype, rows, cols, data); return err })
+	return msg, err
+}
+
+// Decode is ActivationDecoder.Decode on this stage's instance.
+func (a *ActivationStage) Decode(direction, dtype, rows, cols int, msg []byte, n int) ([]byte, error) {
+	var out []byte
+	err := a.call(func() (err error) { out, err = a.dec.Decode(direction, dtype, rows, cols, msg, n); return err })
 	return out, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/scoring"
 	"github.com/arena-dev/arena/strategy"
 )
 
@@ -247,19 +248,58 @@ func TestActivationEncoderAndDecoder(t *testing.T) {
 	for i := range tensor {
 		tensor[i] = byte(i * 7)
 	}
-	msg, err := enc.Compress(1, 8, 16, tensor)
+	msg, err := enc.Encode(scoring.Forward, 1, 8, 16, tensor)
 	if err != nil || len(msg) != size {
 		t.Fatalf("compress: %d bytes, %v", len(msg), err)
 	}
-	got, err := dec.Decompress(1, 8, 16, msg, size)
+	got, err := dec.Decode(scoring.Backward, 1, 8, 16, msg, size) // a v1 module is not told
 	if err != nil || string(got) != string(tensor) {
 		t.Fatalf("the tensor did not come back: %v", err)
 	}
-	if _, err := enc.Compress(1, 8, 32, make([]byte, 2*size)); err == nil || !strings.Contains(err.Error(), "over the encoder's") {
+	if _, err := enc.Encode(scoring.Forward, 1, 8, 32, make([]byte, 2*size)); err == nil || !strings.Contains(err.Error(), "over the encoder's") {
 		t.Errorf("a tensor larger than the encoder takes: %v", err)
 	}
-	if _, err := enc.Compress(1, 8, 16, tensor); err != nil {
+	if _, err := enc.Encode(2, 1, 8, 16, tensor); err == nil || !strings.Contains(err.Error(), "direction 2") {
+		t.Errorf("direction 2: %v", err)
+	}
+	if _, err := enc.Encode(scoring.Forward, 1, 8, 16, tensor); err != nil {
 		t.Errorf("a good tensor after refused input: %v", err)
+	}
+}
+
+// An ABI v2 codec is told the direction: the fixture's decoder traps
+// unless it is given the direction its encoder wrote into the message.
+func TestActivationCodecGetsTheDirection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	module := read(t, "testdata/direction.wasm")
+	const size = 2 * 4 * 8
+	enc, err := strategy.NewActivationEncoder(ctx, eng, module, size, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close(ctx)
+	tensor := make([]byte, size)
+	for i := range tensor {
+		tensor[i] = byte(i)
+	}
+	for _, dir := range []int{scoring.Forward, scoring.Backward} {
+		dec, err := strategy.NewActivationDecoder(ctx, eng, module, size, smallCalls())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dec.Close(ctx)
+		msg, err := enc.Encode(dir, 0, 4, 8, tensor)
+		if err != nil || len(msg) != size+1 || msg[0] != byte(dir) {
+			t.Fatalf("direction %d: message % x, %v", dir, msg, err)
+		}
+		if got, err := dec.Decode(dir, 0, 4, 8, msg, size); err != nil || string(got) != string(tensor) {
+			t.Fatalf("direction %d: decoded % x, %v", dir, got, err)
+		}
+		if _, err := dec.Decode(1-dir, 0, 4, 8, msg, size); err == nil {
+			t.Errorf("direction %d: the decoder was told the other direction and did not trap", dir)
+		}
 	}
 }
 
@@ -278,6 +318,43 @@ func TestTimeBetweenCallsDoesNotCount(t *testing.T) {
 		time.Sleep(120 * time.Millisecond) // a long backward pass
 		if _, err := sched.LR(step, 1); err != nil {
 			t.Fatalf("step %d after a pause longer than the time limit: %v", step, err)
+		}
+	}
+}
+
+// Two stages of a cut: the activation crosses from the first to the
+// second, its gradient back, each decoded by the other stage's instance
+// with the direction it was sent in.
+func TestActivationStages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	module := read(t, "testdata/direction.wasm")
+	const size = 2 * 4 * 8
+	a, err := strategy.NewActivationStage(ctx, eng, module, size, true, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, err := strategy.NewActivationStage(ctx, eng, module, size, false, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	x := make([]byte, size)
+	for i := range x {
+		x[i] = byte(3 * i)
+	}
+	for _, hop := range []struct {
+		dir      int
+		from, to *strategy.ActivationStage
+	}{{scoring.Forward, a, b}, {scoring.Backward, b, a}} {
+		msg, err := hop.from.Encode(hop.dir, 0, 4, 8, x)
+		if err != nil {
+			t.Fatalf("direction %d: %v", hop.dir, err)
+		}
+		if got, err := hop.to.Decode(hop.dir, 0, 4, 8, msg, size); err != nil || string(got) != string(x) {
+			t.Fatalf("direction %d: % x, %v", hop.dir, got, err)
 		}
 	}
 }

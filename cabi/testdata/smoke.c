@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
 		fprintf(stderr, "usage: smoke SIGNSGD.wasm LOOP.wasm\n");
 		return 2;
 	}
-	if (arena_version() != 1) {
+	if (arena_version() != 2) {
 		fprintf(stderr, "FAIL arena_version() = %d, want 1\n", arena_version());
 		return 1;
 	}

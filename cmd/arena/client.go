@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -295,9 +296,15 @@ func (c *cli) printSubmission(s arena.Submission) {
 // printTasks writes the per-task table. A time-to-target task (the LM)
 // shows its steps to the target beside the baseline's, and the speedup
 // that is its score's exponent; a control shows its final loss beside the
-// baseline's.
+// baseline's; an activation_compression task trained through a pipeline
+// cut shows its compression ratio and its excess loss over the
+// uncompressed run's.
 func printTasks(c *cli, tasks []arena.TaskResult) {
 	if len(tasks) == 0 {
+		return
+	}
+	if slices.ContainsFunc(tasks, func(t arena.TaskResult) bool { return t.Training != nil && t.Training.RawBytes > 0 }) {
+		printCutTasks(c, tasks)
 		return
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
@@ -333,6 +340,33 @@ func printTasks(c *cli, tasks []arena.TaskResult) {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.6g\t%s\t%s\t%s\t%.4f\t%s\t%s\n", t.Workload, seed, loss, t.BaselineLoss, steps, baseSteps, speedup, t.Score, fuel, t.Error)
+	}
+	tw.Flush()
+}
+
+// printCutTasks is printTasks for tasks trained through a pipeline cut.
+func printCutTasks(c *cli, tasks []arena.TaskResult) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nworkload\tseed\tloss\tuncompressed\texcess loss\tratio\tscore\tfuel\terror")
+	for _, t := range tasks {
+		loss, excess, ratio, fuel := "—", "—", "—", "—"
+		if t.Loss != nil {
+			loss = fmt.Sprintf("%.6g", *t.Loss)
+			excess = fmt.Sprintf("%+.2f%%", 100*(*t.Loss-t.BaselineLoss)/t.BaselineLoss)
+		}
+		if tr := t.Training; tr != nil && tr.SentBytes > 0 {
+			ratio = fmt.Sprintf("%.3f×", float64(tr.RawBytes)/float64(tr.SentBytes))
+		}
+		if t.FuelUsed != nil {
+			fuel = fmt.Sprint(*t.FuelUsed)
+		}
+		seed := fmt.Sprint(t.Seed)
+		if t.Hidden && t.Seed == 0 {
+			seed = "hidden"
+		} else if t.Hidden {
+			seed += " (hidden)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.6g\t%s\t%s\t%.4f\t%s\t%s\n", t.Workload, seed, loss, t.BaselineLoss, excess, ratio, t.Score, fuel, t.Error)
 	}
 	tw.Flush()
 }

@@ -553,7 +553,7 @@ func TestEveryKindThroughTheServer(t *testing.T) {
 		scoring.OptimizerKind:             tinyLM,
 		scoring.LRScheduleKind:            tinyLM,
 		scoring.GradCompressionKind:       `{"seeds":[1],"steps":60,"workloads":["quadratic","mlp"]}`,
-		scoring.ActivationCompressionKind: `{"seeds":[1],"tensors":1}`,
+		scoring.ActivationCompressionKind: `{"seeds":[1],"vocab":128,"width":16,"layers":2,"heads":2,"context":16,"batch":4,"steps":20,"eval_every":10,"eval_sequences":8,"min_cosine":0}`,
 	}
 	baselines := map[string]string{
 		scoring.OptimizerKind:             "optimizer/adamw",

@@ -4,12 +4,14 @@ package activation
 
 import "github.com/arena-dev/arena/guest"
 
-//go:wasmexport ac_compress
-func acCompress(dtype, rows, cols, in, size, out, capacity int32) int32 {
-	return int32(current().Compress(int(dtype), int(rows), int(cols), guest.Bytes(in, size), guest.Bytes(out, capacity)))
+// The module exports ABI v2 alone: the host passes the direction.
+
+//go:wasmexport ac_encode
+func acEncode(direction, dtype, rows, cols, in, size, out, capacity int32) int32 {
+	return int32(current().Encode(int(direction), int(dtype), int(rows), int(cols), guest.Bytes(in, size), guest.Bytes(out, capacity)))
 }
 
-//go:wasmexport ac_decompress
-func acDecompress(dtype, rows, cols, msg, size, out, outSize int32) {
-	current().Decompress(int(dtype), int(rows), int(cols), guest.Bytes(msg, size), guest.Bytes(out, outSize))
+//go:wasmexport ac_decode
+func acDecode(direction, dtype, rows, cols, msg, size, out, outSize int32) {
+	current().Decode(int(direction), int(dtype), int(rows), int(cols), guest.Bytes(msg, size), guest.Bytes(out, outSize))
 }

@@ -8,12 +8,14 @@
 //	go run ./internal/validity -tune all               # the rates' grids
 //
 // make test runs the same check (main_test.go) on the same default
-// workloads: several CPU-minutes a run (6m48s on two shared cores for
-// docs/validity.md). Smaller models or shorter runs
-// would be cheaper but end in the early phase of training, where the
-// orderings do not hold (see lm.DefaultConfig and docs/tuning.md), and a
-// single seed is too few: the cosine schedule ties the constant on seed 1
-// alone and beats it on the mean of both.
+// workloads: several CPU-minutes a run (the optimizer and lr_schedule
+// parts took 6m48s on two shared cores for docs/validity.md); the
+// activation_compression kind's part runs there on one seed, about a
+// CPU-minute more. Smaller models or shorter runs would be cheaper but
+// end in the early phase of training, where the orderings do not hold
+// (see lm.DefaultConfig and docs/tuning.md), and a single seed is too
+// few: the cosine schedule ties the constant on seed 1 alone and beats it
+// on the mean of both.
 //
 // It exits non-zero when an ordering fails. A benchmark change that breaks
 // one is a bug in the benchmark, not in the threshold.
@@ -82,14 +84,15 @@ func main() {
 
 // profile is the benchmark parameters the suite runs on.
 type profile struct {
-	name      string
-	optimizer string // params of the optimizer kind's LM
-	schedule  string // params of the lr_schedule kind's LM
-	control   string // params of the negative control (optimizer kind)
+	name       string
+	optimizer  string // params of the optimizer kind's LM
+	schedule   string // params of the lr_schedule kind's LM
+	control    string // params of the negative control (optimizer kind)
+	activation string // params of the activation_compression kind; "": skip it
 }
 
 func defaultProfile() profile {
-	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`}
+	return profile{name: "default", optimizer: `{}`, schedule: `{}`, control: `{"workloads":["quadratic"]}`, activation: `{}`}
 }
 
 // result is one example's evaluation.
@@ -113,14 +116,15 @@ type check struct {
 }
 
 type report struct {
-	profile  profile
-	params   map[string]any
-	results  map[string]result // by kind/example
-	order    []string
-	checks   []check
-	took     time.Duration
-	cpus     int
-	baseline map[string]arena.Evaluation
+	profile    profile
+	params     map[string]any
+	results    map[string]result // by kind/example
+	order      []string
+	checks     []check
+	took       time.Duration
+	cpus       int
+	baseline   map[string]arena.Evaluation
+	activation *activationResults
 }
 
 func (r *report) failed() []string {
@@ -191,6 +195,12 @@ func run(ctx context.Context, p profile, logf func(string)) (*report, error) {
 		}
 	}
 	rep.checks = rep.assess()
+	if p.activation != "" {
+		if rep.activation, err = runActivation(ctx, eng, modules, p.activation, activationExamples, logf); err != nil {
+			return nil, err
+		}
+		rep.checks = append(rep.checks, rep.activation.checks()...)
+	}
 	rep.took = time.Since(begin)
 	return rep, nil
 }
@@ -266,6 +276,10 @@ func (r *report) write(w io.Writer) {
 				stepsCell(res.ev), lossCell(res.ev), fuelCell(res.ev), res.took.Round(100*time.Millisecond))
 		}
 		fmt.Fprintf(w, "\nParameters: `%s`\n", compactJSON(r.params[sect.key]))
+	}
+	rep := r.activation
+	if rep != nil {
+		rep.write(w)
 	}
 	fmt.Fprintf(w, "\n## How the rates were chosen\n\n")
 	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners; tuning.md says which grids were rerun on the current default model.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/arena-dev/arena/sandbox"
 )
 
 // TestPublishedOrderingsHold runs the validity suite on the default
@@ -12,7 +14,10 @@ func TestPublishedOrderingsHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scores every reference example")
 	}
-	rep, err := run(context.Background(), defaultProfile(), func(s string) { t.Log(s) })
+	// The activation kind's orderings have their own, smaller test below.
+	p := defaultProfile()
+	p.activation = ""
+	rep, err := run(context.Background(), p, func(s string) { t.Log(s) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,6 +29,39 @@ func TestPublishedOrderingsHold(t *testing.T) {
 		}
 	}
 	if t.Failed() {
+		t.Log("\n" + b.String())
+	}
+}
+
+// TestActivationOrderingsHold is the activation_compression part of the
+// suite, CI-sized: the default workload on one public seed, and only the
+// examples its orderings compare (bf16cast and byteplane train exactly
+// the uncompressed run on the default bfloat16 wire, and the lossless
+// track needs no training of its own).
+func TestActivationOrderingsHold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the default LM through every activation example")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	modules, err := buildActivation(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := sandbox.NewEngine(8)
+	defer eng.Close(ctx)
+	res, err := runActivation(ctx, eng, modules, `{"seeds":[1]}`, []string{"identity", "int8", "int4", "int2", "topk", "lowrank"}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.checks() {
+		if !c.ok {
+			t.Errorf("%s: %s", c.claim, c.measured)
+		}
+	}
+	if t.Failed() {
+		var b strings.Builder
+		res.write(&b)
 		t.Log("\n" + b.String())
 	}
 }

@@ -39,7 +39,7 @@ __all__ = [
     "Engine", "Module", "load", "default_engine",
     "Optimizer", "Schedule", "GradientWorker", "GradientAggregator",
     "ActivationEncoder", "ActivationDecoder",
-    "Tensor", "ROLES", "KINDS", "BFLOAT16", "FLOAT32", "activation_capacity", "challenge",
+    "Tensor", "ROLES", "KINDS", "BFLOAT16", "FLOAT32", "FORWARD", "BACKWARD", "activation_capacity", "challenge",
 ]
 
 KINDS = ("optimizer", "lr_schedule", "grad_compression", "activation_compression")
@@ -51,6 +51,10 @@ ROLES = ("flat", "embedding", "position", "attn_q", "attn_k", "attn_v", "attn_o"
 # Activation element types, the ABI's dtype.
 BFLOAT16, FLOAT32 = 0, 1
 _ELEMENT_SIZE = {BFLOAT16: 2, FLOAT32: 4}
+
+# Directions a tensor crosses a pipeline cut in, the ABI's direction: an
+# activation goes forward, its gradient backward.
+FORWARD, BACKWARD = 0, 1
 
 
 class ArenaError(Exception):
@@ -532,15 +536,16 @@ class ActivationEncoder(_Object):
         self._open(module, "activation_compression", limits, engine, _lib.lib.arena_activation_encoder_new, self.size)
         self._msg = ctypes.create_string_buffer(self.capacity)
 
-    def compress(self, dtype, rows, cols, data):
+    def compress(self, dtype, rows, cols, data, direction=FORWARD):
         """The message (bytes) for a rows×cols tensor of dtype given as
-        little-endian bytes."""
+        little-endian bytes, crossing a pipeline cut in direction (FORWARD
+        or BACKWARD; a module of ABI v1 is not told)."""
         d, n, keep = _bytes(data, False, "data")
-        return self._compress(_int(dtype, "dtype"), _int(rows, "rows"), _int(cols, "cols"), d, n)
+        return self._compress(_int(dtype, "dtype"), _int(rows, "rows"), _int(cols, "cols"), d, n, _int(direction, "direction"))
 
-    def _compress(self, dtype, rows, cols, data_addr, n):
+    def _compress(self, dtype, rows, cols, data_addr, n, direction=FORWARD):
         size = ctypes.c_int64()
-        _call(_lib.lib.arena_activation_compress, self._handle(), dtype, rows, cols, data_addr, n,
+        _call(_lib.lib.arena_activation_compress, self._handle(), direction, dtype, rows, cols, data_addr, n,
               ctypes.addressof(self._msg), self.capacity, ctypes.byref(size))
         return ctypes.string_at(ctypes.addressof(self._msg), size.value)
 
@@ -553,18 +558,19 @@ class ActivationDecoder(_Object):
         self.size = _int(size, "size")
         self._open(module, "activation_compression", limits, engine, _lib.lib.arena_activation_decoder_new, self.size)
 
-    def decompress(self, dtype, rows, cols, msg, out=None):
-        """Decodes msg into the rows×cols tensor of dtype: into out (a
-        writable buffer of its size in bytes) or a new bytearray."""
+    def decompress(self, dtype, rows, cols, msg, out=None, direction=FORWARD):
+        """Decodes msg, which crossed in direction, into the rows×cols
+        tensor of dtype: into out (a writable buffer of its size in bytes)
+        or a new bytearray."""
         if out is None:
             out = bytearray(_activation_bytes(dtype, rows, cols))
         o, n, keep_o = _bytes(out, True, "out")
         m, k, keep_m = _bytes(msg, False, "msg")
-        self._decompress(_int(dtype, "dtype"), _int(rows, "rows"), _int(cols, "cols"), m, k, o, n)
+        self._decompress(_int(dtype, "dtype"), _int(rows, "rows"), _int(cols, "cols"), m, k, o, n, _int(direction, "direction"))
         return out
 
-    def _decompress(self, dtype, rows, cols, msg_addr, msg_len, out_addr, n):
-        _call(_lib.lib.arena_activation_decompress, self._handle(), dtype, rows, cols, msg_addr, msg_len, out_addr, n)
+    def _decompress(self, dtype, rows, cols, msg_addr, msg_len, out_addr, n, direction=FORWARD):
+        _call(_lib.lib.arena_activation_decompress, self._handle(), direction, dtype, rows, cols, msg_addr, msg_len, out_addr, n)
 
 
 def challenge(slug, url=None, timeout=30):

@@ -30,7 +30,7 @@ from collections import namedtuple
 import torch
 
 from . import (ROLES, ActivationDecoder as _ActivationDecoder, ActivationEncoder as _ActivationEncoder,
-               BFLOAT16, FLOAT32, GradientAggregator as _GradientAggregator,
+               BACKWARD, BFLOAT16, FLOAT32, FORWARD, GradientAggregator as _GradientAggregator,
                GradientWorker as _GradientWorker, Optimizer as _Optimizer,
                Schedule as _Schedule, Tensor, _bytes)
 
@@ -535,6 +535,12 @@ class GradientAggregator:
 _WIRE = {torch.bfloat16: BFLOAT16, torch.float32: FLOAT32}
 
 
+def _direction(direction):
+    if direction not in (FORWARD, BACKWARD):
+        raise ValueError("direction %r: arena.FORWARD (0) or arena.BACKWARD (1)" % (direction,))
+    return direction
+
+
 def _matrix(shape):
     """A tensor's shape as the ABI's rows × cols (tokens × channels)."""
     if len(shape) == 0:
@@ -552,12 +558,14 @@ class ActivationEncoder:
     def __init__(self, module, max_bytes, *, limits=None, engine=None):
         self.codec = _ActivationEncoder(module, max_bytes, limits=limits, engine=engine)
 
-    def encode(self, x):
+    def encode(self, x, direction=FORWARD):
+        """The message for x crossing the cut in direction: FORWARD for an
+        activation, BACKWARD for its gradient."""
         if x.dtype not in _WIRE:
             raise ValueError("an activation of %s: bfloat16 or float32 (convert it first)" % x.dtype)
         x = x.detach().to("cpu").contiguous()
         rows, cols = _matrix(tuple(x.shape))
-        return self.codec._compress(_WIRE[x.dtype], rows, cols, x.data_ptr(), x.numel() * x.element_size())
+        return self.codec._compress(_WIRE[x.dtype], rows, cols, x.data_ptr(), x.numel() * x.element_size(), _direction(direction))
 
     def close(self):
         self.codec.close()
@@ -570,15 +578,16 @@ class ActivationDecoder:
     def __init__(self, module, max_bytes, *, limits=None, engine=None):
         self.codec = _ActivationDecoder(module, max_bytes, limits=limits, engine=engine)
 
-    def decode(self, msg, shape, dtype):
-        """The tensor of shape and dtype (bfloat16 or float32) msg encodes."""
+    def decode(self, msg, shape, dtype, direction=FORWARD):
+        """The tensor of shape and dtype (bfloat16 or float32) msg, which
+        crossed in direction, encodes."""
         if dtype not in _WIRE:
             raise ValueError("an activation of %s: bfloat16 or float32" % dtype)
         out = torch.empty(tuple(shape), dtype=dtype)
         rows, cols = _matrix(tuple(out.shape))
         buf = msg if isinstance(msg, bytes) else bytes(msg)
         addr, n, keep = _bytes(buf, False, "msg")
-        self.codec._decompress(_WIRE[dtype], rows, cols, addr, n, out.data_ptr(), out.numel() * out.element_size())
+        self.codec._decompress(_WIRE[dtype], rows, cols, addr, n, out.data_ptr(), out.numel() * out.element_size(), _direction(direction))
         return out
 
     def close(self):
@@ -589,11 +598,11 @@ class _Cut(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, cut):
         ctx.cut = cut
-        return cut._send(cut._forward, x)
+        return cut._send(cut._forward, x, FORWARD)
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.cut._send(ctx.cut._backward, grad), None
+        return ctx.cut._send(ctx.cut._backward, grad, BACKWARD), None
 
 
 class ActivationCut(torch.nn.Module):
@@ -614,13 +623,13 @@ class ActivationCut(torch.nn.Module):
         self.bytes_raw = 0
         self.bytes_sent = 0
 
-    def _send(self, pair, x):
+    def _send(self, pair, x, direction):
         enc, dec = pair
         wire = x.detach().to(self.wire_dtype or x.dtype)
-        msg = enc.encode(wire)
+        msg = enc.encode(wire, direction)
         self.bytes_raw += wire.numel() * wire.element_size()
         self.bytes_sent += len(msg)
-        return dec.decode(msg, wire.shape, wire.dtype).to(x.dtype)
+        return dec.decode(msg, wire.shape, wire.dtype, direction).to(x.dtype)
 
     def forward(self, x):
         return _Cut.apply(x, self)

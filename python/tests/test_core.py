@@ -171,6 +171,24 @@ class OtherKindsTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "over the codec's 1024"):
             enc.compress(arena.FLOAT32, 16, 32, bytes(2048))
         self.assertEqual(enc.compress(arena.FLOAT32, 2, 2, bytes(16)), bytes(16))
+        with self.assertRaisesRegex(ValueError, "direction 2"):
+            enc.compress(arena.BFLOAT16, 16, 16, data, direction=2)
+        with self.assertRaisesRegex(ValueError, "direction -1"):
+            dec.decompress(arena.BFLOAT16, 16, 16, data, direction=-1)
+
+    def test_activation_codec_is_told_the_direction(self):
+        # The fixture's decoder traps unless it is told the direction its
+        # encoder wrote into the message.
+        module = ENGINE.load(testdata("strategy/testdata/direction.wasm"), "activation_compression")
+        enc = module.activation_encoder(64)
+        data = bytes(range(64))
+        for direction in (arena.FORWARD, arena.BACKWARD):
+            dec = module.activation_decoder(64)
+            msg = enc.compress(arena.BFLOAT16, 4, 8, data, direction=direction)
+            self.assertEqual(msg, bytes([direction]) + data)
+            self.assertEqual(bytes(dec.decompress(arena.BFLOAT16, 4, 8, msg, direction=direction)), data)
+            with self.assertRaises(arena.ModuleFailed):
+                dec.decompress(arena.BFLOAT16, 4, 8, msg, direction=1 - direction)
 
 
 if __name__ == "__main__":

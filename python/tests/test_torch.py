@@ -400,6 +400,27 @@ class ActivationCodecTest(unittest.TestCase):
                 if name == "identity":
                     self.assertEqual(cut.bytes_sent, cut.bytes_raw)
 
+    def test_a_lossy_cut(self):
+        # int8 at the cut: the forward activation and the backward gradient
+        # each cross as 8-bit rows, close to what went in, in 18 of 32
+        # bytes a row of 16 bfloat16 values.
+        cut = arena.torch.ActivationCut(example("activation_compression", "int8"), 64 * 16 * 2, limits=BIG, engine=ENGINE)
+        x = torch.randn(64, 16, requires_grad=True)
+        y = cut(x)
+        self.assertGreater(F.cosine_similarity(y.detach().flatten(), x.detach().flatten(), dim=0).item(), 0.999)
+        g = torch.randn(64, 16)
+        y.backward(g)
+        self.assertGreater(F.cosine_similarity(x.grad.flatten(), g.flatten(), dim=0).item(), 0.999)
+        self.assertFalse(torch.equal(x.grad, g.bfloat16().float()))
+        self.assertEqual((cut.bytes_raw, cut.bytes_sent), (2 * 64 * 16 * 2, 2 * 64 * 18))
+
+    def test_the_cut_passes_the_direction(self):
+        cut = arena.torch.ActivationCut(testdata("strategy/testdata/direction.wasm"), 8 * 4 * 2, limits=BIG, engine=ENGINE)
+        x = torch.randn(8, 4, requires_grad=True)
+        cut(x).sum().backward()
+        self.assertTrue(torch.equal(x.grad, torch.ones(8, 4)))
+        self.assertEqual(cut.bytes_sent, cut.bytes_raw + 2)
+
     def test_encoder_and_decoder(self):
         module = ENGINE.load(example("activation_compression", "byteplane"), "activation_compression", BIG)
         enc, dec = arena.torch.ActivationEncoder(module, 1 << 16), arena.torch.ActivationDecoder(module, 1 << 16)
