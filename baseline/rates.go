@@ -13,7 +13,7 @@ const (
 	SGDLR      = 0.3  // examples/optimizer/sgd
 	MomentumLR = 0.1  // examples/optimizer/momentum
 	AdagradLR  = 0.3  // examples/optimizer/adagrad (the grid's top; larger rates were not tried)
-	SignumLR   = 0.01 // examples/optimizer/signum
+	SignumLR   = 0.02 // examples/optimizer/signum
 	LionLR     = 0.01 // examples/optimizer/lion
 	MuonLR     = 0.05 // examples/optimizer/muon, its hidden matrices
 	MuonAdamLR = 0.01 // examples/optimizer/muon, the AdamW on every other tensor (tuned with MuonLR)
@@ -22,13 +22,13 @@ const (
 // LMConstantLR is the lr_schedule benchmark's built-in baseline on the
 // language model: the host's AdamW at this one rate throughout, the best
 // constant on the grid (examples/lr_schedule/constant).
-const LMConstantLR = 0.02
+const LMConstantLR = 0.01
 
 // Peaks of the decaying schedule examples, the host AdamW's highest rate.
 const (
 	CosinePeak      = 0.05 // examples/lr_schedule/cosine
-	WSDPeak         = 0.05 // examples/lr_schedule/wsd
-	LinearDecayPeak = 0.05 // examples/lr_schedule/linear
+	WSDPeak         = 0.03 // examples/lr_schedule/wsd
+	LinearDecayPeak = 0.03 // examples/lr_schedule/linear
 	StepDecayPeak   = 0.05 // examples/lr_schedule/stepdecay (not tuned: the cosine's peak)
 	// CosineNoWarmupPeak is three times CosinePeak: the cosine without
 	// warmup at a high rate, the control that shows what warmup is worth.

@@ -104,16 +104,20 @@ func (c Config) Table() []arena.Tensor {
 	return t
 }
 
-// DefaultConfig is the benchmarks' default model: 10,832 parameters.
+// DefaultConfig is the benchmarks' default model: 10,832 parameters. The
+// optimizer and lr_schedule kinds train it with the real corpus's whole
+// tokenizer, vocab 512 (23,120 parameters; scoring.DefaultOptimizerParams).
 // Small, because the budget of a default evaluation (a minute on two
 // cores for five tasks) buys about 600k training tokens a task (300 steps of 2,048), and a run
 // must see enough tokens per parameter to get past its early phase. In
 // that phase the embeddings and head learn token statistics alone, the
 // blocks barely help, and the published orderings of optimizers and
 // schedules do not hold (decay does not beat a constant rate; Muon looks
-// more than twice as fast as AdamW). At 57 tokens a parameter, about
-// Chinchilla's ratio (Hoffmann et al. 2022) and beyond, they do; wider
-// models are a parameter away, and docs/validity.md says what they show.
+// more than twice as fast as AdamW). At 57 tokens a parameter (27 at
+// vocab 512, whose extra parameters are all embedding and head rows),
+// about Chinchilla's ratio (Hoffmann et al. 2022) and beyond, they do;
+// wider models are a parameter away, and docs/tuning.md says what they
+// showed.
 func DefaultConfig() Config {
 	return Config{Vocab: 128, Width: 16, Layers: 2, Heads: 2, Context: 32}
 }

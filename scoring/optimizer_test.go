@@ -227,3 +227,32 @@ func fmtScore(s *float64) string {
 	}
 	return strconv.FormatFloat(*s, 'f', 4, 64)
 }
+
+// TestDefaultModels pins the default model sizes: the optimizer and
+// lr_schedule kinds train the vocab-512 model docs/tuning.md chose, while
+// DefaultLMParams, which other kinds derive their models from, stays
+// lm.DefaultConfig.
+func TestDefaultModels(t *testing.T) {
+	t.Parallel()
+	sched, err := New(LRScheduleKind, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name         string
+		p            LMParams
+		vocab, count int
+	}{
+		{"DefaultLMParams", DefaultLMParams(), 128, 10_832},
+		{"optimizer", DefaultOptimizerParams().LMParams, 512, 23_120},
+		{"lr_schedule", sched.Params().(LRScheduleParams).LMParams, 512, 23_120},
+	}
+	for _, c := range cases {
+		if c.p.Vocab != c.vocab || c.p.config().NumParams() != c.count {
+			t.Errorf("%s: vocab %d, %d parameters; want %d, %d", c.name, c.p.Vocab, c.p.config().NumParams(), c.vocab, c.count)
+		}
+		if c.p.Width != 16 || c.p.Layers != 2 || c.p.Heads != 2 || c.p.Context != 32 || c.p.Batch != 64 {
+			t.Errorf("%s: %+v, want width 16, 2 layers, 2 heads, context 32, batch 64", c.name, c.p)
+		}
+	}
+}

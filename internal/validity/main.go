@@ -8,12 +8,14 @@
 //	go run ./internal/validity -tune all               # the rates' grids
 //
 // make test runs the same check (main_test.go) on the same default
-// workloads: about two CPU-minutes a run; the activation_compression
-// kind's part runs there on one seed, about a CPU-minute more. Smaller
-// models or shorter runs would be cheaper but end in the early phase of
-// training, where the orderings do not hold (see lm.DefaultConfig and
-// docs/tuning.md), and a single seed is too few: the cosine schedule ties
-// the constant on seed 1 alone and beats it on the mean of both.
+// workloads: several CPU-minutes a run (the optimizer and lr_schedule
+// parts took 6m48s on two shared cores for docs/validity.md); the
+// activation_compression kind's part runs there on one seed, about a
+// CPU-minute more. Smaller models or shorter runs would be cheaper but
+// end in the early phase of training, where the orderings do not hold
+// (see lm.DefaultConfig and docs/tuning.md), and a single seed is too
+// few: the cosine schedule ties the constant on seed 1 alone and beats it
+// on the mean of both.
 //
 // It exits non-zero when an ordering fails. A benchmark change that breaks
 // one is a bug in the benchmark, not in the threshold.
@@ -287,7 +289,7 @@ func (r *report) write(w io.Writer) {
 		rep.write(w)
 	}
 	fmt.Fprintf(w, "\n## How the rates were chosen\n\n")
-	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")
+	fmt.Fprintf(w, "Each reference strategy's rate is the best mean public-seed score on its grid, scored natively on the same runs and baselines (`go run ./internal/validity -tune all`; the full table is [tuning.md](tuning.md)); baseline/rates.go ships the winners; tuning.md says which grids were rerun on the current default model.\n\n| strategy | grid | shipped |\n|---|---|---:|\n")
 	for _, g := range optimizerGrids {
 		fmt.Fprintf(w, "| `optimizer/%s` | %v | %g |\n", g.name, g.grid, shippedRate["optimizer/"+g.name])
 	}

@@ -30,7 +30,7 @@ var optimizerGrids = []struct {
 	{"sgd", []float64{0.1, 0.3, 1, 3}, func(lr float64) optimizer.TensorOptimizer { return tensoropt.NewSGD(lr) }},
 	{"momentum", []float64{0.01, 0.03, 0.1, 0.3, 1}, func(lr float64) optimizer.TensorOptimizer { return tensoropt.NewMomentum(lr) }},
 	{"adagrad", []float64{0.01, 0.03, 0.1, 0.3}, func(lr float64) optimizer.TensorOptimizer { return tensoropt.NewAdagrad(lr) }},
-	{"signum", []float64{3e-4, 1e-3, 3e-3, 1e-2}, func(lr float64) optimizer.TensorOptimizer { return tensoropt.NewSignum(lr) }},
+	{"signum", []float64{3e-4, 1e-3, 3e-3, 1e-2, 2e-2, 3e-2, 5e-2}, func(lr float64) optimizer.TensorOptimizer { return tensoropt.NewSignum(lr) }},
 	{"lion", []float64{3e-4, 1e-3, 3e-3, 1e-2, 3e-2}, func(lr float64) optimizer.TensorOptimizer { return tensoropt.NewLion(lr) }},
 	{"muon", []float64{0.01, 0.02, 0.05, 0.1}, func(lr float64) optimizer.TensorOptimizer {
 		return tensoropt.NewMuon(lr, baseline.MuonAdamLR)
@@ -46,8 +46,8 @@ var scheduleGrids = []struct {
 	{"cosine", []float64{5e-3, 1e-2, 2e-2, 5e-2, 0.1}, func(p float64) schedule.Schedule {
 		return &baseline.Cosine{Peak: p, Warmup: baseline.DefaultWarmup}
 	}},
-	{"wsd", []float64{5e-3, 1e-2, 2e-2, 5e-2}, func(p float64) schedule.Schedule { return baseline.NewWSD(p) }},
-	{"linear", []float64{5e-3, 1e-2, 2e-2, 5e-2}, func(p float64) schedule.Schedule { return baseline.NewLinearDecay(p) }},
+	{"wsd", []float64{5e-3, 1e-2, 2e-2, 3e-2, 5e-2}, func(p float64) schedule.Schedule { return baseline.NewWSD(p) }},
+	{"linear", []float64{5e-3, 1e-2, 2e-2, 3e-2, 5e-2}, func(p float64) schedule.Schedule { return baseline.NewLinearDecay(p) }},
 }
 
 // tune scores every grid point and writes, per strategy, the mean score
