@@ -68,6 +68,7 @@ const maxWorkers = 32
 // of their values. docs/grad_compression.md says more.
 func DefaultGradCompressionParams() GradCompressionParams {
 	p := DefaultOptimizerParams()
+	p.LMParams = DefaultLMParams() // vocab 128, not the optimizer kind's 512
 	p.LMParams.Width, p.LMParams.Layers, p.LMParams.Batch = 32, 1, 32
 	return GradCompressionParams{OptimizerParams: p, Workers: 8, LR: 0.1, Momentum: 0}
 }

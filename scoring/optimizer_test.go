@@ -234,25 +234,32 @@ func fmtScore(s *float64) string {
 // lm.DefaultConfig.
 func TestDefaultModels(t *testing.T) {
 	t.Parallel()
-	sched, err := New(LRScheduleKind, nil)
-	if err != nil {
-		t.Fatal(err)
+	params := func(kind string) any {
+		b, err := New(kind, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Params()
 	}
+	// Each kind's default model was chosen, and its rates and orderings
+	// checked, on its own configuration (docs/tuning.md): a change to one
+	// kind's default must not move another's.
 	cases := []struct {
-		name         string
-		p            LMParams
-		vocab, count int
+		name                               string
+		p                                  LMParams
+		vocab, width, layers, batch, count int
 	}{
-		{"DefaultLMParams", DefaultLMParams(), 128, 10_832},
-		{"optimizer", DefaultOptimizerParams().LMParams, 512, 23_120},
-		{"lr_schedule", sched.Params().(LRScheduleParams).LMParams, 512, 23_120},
+		{"DefaultLMParams", DefaultLMParams(), 128, 16, 2, 64, 10_832},
+		{"optimizer", params(OptimizerKind).(OptimizerParams).LMParams, 512, 16, 2, 64, 23_120},
+		{"lr_schedule", params(LRScheduleKind).(LRScheduleParams).LMParams, 512, 16, 2, 64, 23_120},
+		{"grad_compression", params(GradCompressionKind).(GradCompressionParams).LMParams, 128, 32, 1, 32, 21_600},
+		{"activation_compression", params(ActivationCompressionKind).(ActivationCompressionParams).LMParams, 128, 16, 2, 32, 10_832},
 	}
 	for _, c := range cases {
-		if c.p.Vocab != c.vocab || c.p.config().NumParams() != c.count {
-			t.Errorf("%s: vocab %d, %d parameters; want %d, %d", c.name, c.p.Vocab, c.p.config().NumParams(), c.vocab, c.count)
-		}
-		if c.p.Width != 16 || c.p.Layers != 2 || c.p.Heads != 2 || c.p.Context != 32 || c.p.Batch != 64 {
-			t.Errorf("%s: %+v, want width 16, 2 layers, 2 heads, context 32, batch 64", c.name, c.p)
+		got := []int{c.p.Vocab, c.p.Width, c.p.Layers, c.p.Batch, c.p.config().NumParams()}
+		want := []int{c.vocab, c.width, c.layers, c.batch, c.count}
+		if !slices.Equal(got, want) || c.p.Heads != 2 || c.p.Context != 32 {
+			t.Errorf("%s: vocab, width, layers, batch, parameters %v, want %v; heads %d, context %d, want 2 and 32", c.name, got, want, c.p.Heads, c.p.Context)
 		}
 	}
 }
