@@ -46,6 +46,9 @@ func TestResultsDoNotDependOnGoroutineLayout(t *testing.T) {
 		if kind == OptimizerKind || kind == LRScheduleKind {
 			return []byte(tiny(`"seeds":[5]`))
 		}
+		if kind == GradCompressionKind { // a budget the dense example fits
+			return []byte(tinyGC(`"seeds":[5],"budget":59776`))
+		}
 		return []byte(`{"seeds":[5],"steps":40}`)
 	}
 	// run is safe to call from any goroutine: it reports, never fails the test.
