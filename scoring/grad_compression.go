@@ -191,14 +191,7 @@ func (b *gradCompressionBench) lmCurve(task Task, codec gradCodec) (curve []aren
 	avg, decoded := make([]float64, len(run.params)), make([]float64, len(run.params))
 	msgs := make([][]byte, b.p.Workers)
 	inv := 1 / float64(b.p.Workers)
-	point := func(t int) bool {
-		loss := run.evalLoss()
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return false
-		}
-		curve = append(curve, arena.CurvePoint{Step: t, Loss: loss})
-		return true
-	}
+	point := func(t int) (ok bool) { curve, ok = run.evalPoint(curve, t); return ok }
 	if !point(0) {
 		return curve, true, nil
 	}

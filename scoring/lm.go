@@ -188,19 +188,22 @@ func (r *lmRun) evalLoss() float64 {
 // place, given step t's gradient and minibatch loss.
 type lmStepper func(t int, params, grads []float64, loss float64) error
 
+// evalPoint appends the held-out loss after t steps to curve, unless it
+// is not finite (then ok is false: the run diverged).
+func (r *lmRun) evalPoint(curve []arena.CurvePoint, t int) (_ []arena.CurvePoint, ok bool) {
+	loss := r.evalLoss()
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return curve, false
+	}
+	return append(curve, arena.CurvePoint{Step: t, Loss: loss}), true
+}
+
 // curveRun trains for the run's steps and returns the held-out curve: the
 // loss before training and after every EvalEvery steps and the last. A
 // minibatch or held-out loss that is not finite ends the run; diverged
 // says so, and the curve holds the finite points before it.
 func (r *lmRun) curveRun(step lmStepper) (curve []arena.CurvePoint, diverged bool, err error) {
-	point := func(t int) bool {
-		loss := r.evalLoss()
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return false
-		}
-		curve = append(curve, arena.CurvePoint{Step: t, Loss: loss})
-		return true
-	}
+	point := func(t int) (ok bool) { curve, ok = r.evalPoint(curve, t); return ok }
 	if !point(0) {
 		return curve, true, nil
 	}
