@@ -435,24 +435,59 @@ func checkDirection(direction int) error {
 	return nil
 }
 
+// encodeFunc and decodeFunc are the Encode and Decode methods of
+// package strategy's activation encoders, decoders and stages.
+type (
+	encodeFunc func(direction, dtype, rows, cols int, data []byte) ([]byte, error)
+	decodeFunc func(direction, dtype, rows, cols int, msg []byte, n int) ([]byte, error)
+)
+
+// encodeActivation checks an encoding call's input against codec o, so
+// the module never sees a bad direction, tensor or buffer, then encodes
+// data into msg and returns the message's length. An encoder and a stage
+// share it, so their checks cannot drift apart.
+func encodeActivation(o *object, encode encodeFunc, direction, dtype int, rows, cols int64, data, msg []byte) (int, error) {
+	if err := checkDirection(direction); err != nil {
+		return 0, err
+	}
+	if err := checkActivation(o, dtype, rows, cols, len(data)); err != nil {
+		return 0, err
+	}
+	if capacity := scoring.ActivationCapacity(o.size); len(msg) < capacity {
+		return 0, badInput("a message buffer of %d bytes, under the codec's capacity of %d", len(msg), capacity)
+	}
+	b, err := encode(direction, dtype, int(rows), int(cols), data)
+	if err != nil {
+		return 0, err
+	}
+	return copy(msg, b), nil
+}
+
+// decodeActivation is encodeActivation's counterpart: it checks, then
+// decodes msg into out.
+func decodeActivation(o *object, decode decodeFunc, direction, dtype int, rows, cols int64, msg, out []byte) error {
+	if err := checkDirection(direction); err != nil {
+		return err
+	}
+	if err := checkActivation(o, dtype, rows, cols, len(out)); err != nil {
+		return err
+	}
+	if capacity := scoring.ActivationCapacity(o.size); len(msg) > capacity {
+		return badInput("a message of %d bytes, over the codec's capacity of %d", len(msg), capacity)
+	}
+	b, err := decode(direction, dtype, int(rows), int(cols), msg, len(out))
+	if err != nil {
+		return err
+	}
+	copy(out, b)
+	return nil
+}
+
 func activationCompress(h uint64, direction, dtype int, rows, cols int64, data, msg []byte) (int, error) {
 	var size int
-	err := use(h, "an activation encoder", func(o *object, e *strategy.ActivationEncoder) error {
-		if err := checkDirection(direction); err != nil {
-			return err
-		}
-		if err := checkActivation(o, dtype, rows, cols, len(data)); err != nil {
-			return err
-		}
-		if capacity := scoring.ActivationCapacity(o.size); len(msg) < capacity {
-			return badInput("a message buffer of %d bytes, under the encoder's capacity of %d", len(msg), capacity)
-		}
-		b, err := e.Encode(direction, dtype, int(rows), int(cols), data)
-		if err != nil {
-			return err
-		}
-		size = copy(msg, b)
-		return nil
+	err := use(h, "an activation encoder", func(o *object, e *strategy.ActivationEncoder) (err error) {
+		size, err = encodeActivation(o, e.Encode, direction, dtype, rows, cols, data, msg)
+		return err
 	})
 	return size, err
 }
@@ -472,21 +507,42 @@ func newActivationDecoder(h uint64, size int64) (uint64, error) {
 
 func activationDecompress(h uint64, direction, dtype int, rows, cols int64, msg, out []byte) error {
 	return use(h, "an activation decoder", func(o *object, d *strategy.ActivationDecoder) error {
-		if err := checkDirection(direction); err != nil {
-			return err
+		return decodeActivation(o, d.Decode, direction, dtype, rows, cols, msg, out)
+	})
+}
+
+// newActivationStage makes one pipeline stage of a cut, its encoder and
+// decoder in one instance as the benchmark holds them, so a codec that
+// keeps state across the directions behaves as it was scored.
+// first is 1 for the stage before the cut, 0 for the one after it.
+func newActivationStage(h uint64, size int64, first int) (uint64, error) {
+	return newObject(h, scoring.ActivationCompressionKind, "an activation stage", func(m *module) (*object, error) {
+		if err := checkTensorSize(size); err != nil {
+			return nil, err
 		}
-		if err := checkActivation(o, dtype, rows, cols, len(out)); err != nil {
-			return err
+		if first != 0 && first != 1 {
+			return nil, badInput("first %d: 1 (the stage before the cut) or 0 (the stage after it)", first)
 		}
-		if capacity := scoring.ActivationCapacity(o.size); len(msg) > capacity {
-			return badInput("a message of %d bytes, over the decoder's capacity of %d", len(msg), capacity)
-		}
-		b, err := d.Decode(direction, dtype, int(rows), int(cols), msg, len(out))
+		st, err := strategy.NewActivationStage(m.engine.ctx, m.engine.eng, m.wasm, int(size), first == 1, m.limits)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		copy(out, b)
-		return nil
+		return &object{s: st, state: st, size: int(size)}, nil
+	})
+}
+
+func activationStageEncode(h uint64, direction, dtype int, rows, cols int64, data, msg []byte) (int, error) {
+	var size int
+	err := use(h, "an activation stage", func(o *object, st *strategy.ActivationStage) (err error) {
+		size, err = encodeActivation(o, st.Encode, direction, dtype, rows, cols, data, msg)
+		return err
+	})
+	return size, err
+}
+
+func activationStageDecode(h uint64, direction, dtype int, rows, cols int64, msg, out []byte) error {
+	return use(h, "an activation stage", func(o *object, st *strategy.ActivationStage) error {
+		return decodeActivation(o, st.Decode, direction, dtype, rows, cols, msg, out)
 	})
 }
 

@@ -70,7 +70,9 @@ typedef uint64_t arena_handle;
 #define ARENA_FORWARD 0  /* an activation, from the earlier stage to the later */
 #define ARENA_BACKWARD 1 /* the gradient with respect to it, back again */
 
-/* The version of this API: 2 (2: the activation codec calls take the direction). A caller checks it before anything else. */
+/* The version of this API: 3 (2: the activation codec calls take the
+ * direction; 3: the activation stage). A caller checks it before anything
+ * else. */
 int arena_version(void);
 
 /* Releases a message or log the library returned. NULL is fine. */
@@ -143,7 +145,9 @@ int arena_grad_decompress(arena_handle aggregator, int64_t worker, int64_t t, AR
 int64_t arena_activation_capacity(int64_t size);
 
 /* The compressing side of an activation codec, for tensors of up to size
- * bytes. */
+ * bytes, in an instance of its own. For the two stages of a pipeline cut,
+ * use arena_activation_stage_new below: it holds a stage's encoder and
+ * decoder in one instance, as the benchmark does. */
 int arena_activation_encoder_new(arena_handle module, int64_t size, arena_handle *encoder, char **err);
 
 /* Encodes a rows×cols tensor of dtype (len = rows·cols·2 for bfloat16, ·4
@@ -164,6 +168,27 @@ int arena_activation_decoder_new(arena_handle module, int64_t size, arena_handle
  * codec gives a tensor close to the original, not equal. */
 int arena_activation_decompress(arena_handle decoder, int direction, int dtype, int64_t rows, int64_t cols,
                                 ARENA_IN uint8_t *msg, int64_t len, uint8_t *out, int64_t n, char **err);
+
+/* One pipeline stage of an activation cut, for tensors of up to size
+ * bytes: one instance of the codec that encodes what its stage sends and
+ * decodes what it receives, as the benchmark runs it. first is 1 for the
+ * stage before the cut (it encodes activations and decodes their
+ * gradients) and 0 for the stage after it (it decodes activations and
+ * encodes their gradients); the first allocates its encoder's buffers,
+ * then its decoder's, the second the other way round, as in the
+ * benchmark. A codec that keeps state across the two directions sees in
+ * a pair of stages what it saw when it was scored, and not in separate
+ * encoders and decoders, which are an instance each. */
+int arena_activation_stage_new(arena_handle module, int64_t size, int first, arena_handle *stage, char **err);
+
+/* arena_activation_compress on the stage's instance. */
+int arena_activation_stage_encode(arena_handle stage, int direction, int dtype, int64_t rows, int64_t cols,
+                                  ARENA_IN uint8_t *data, int64_t len, uint8_t *msg, int64_t cap, int64_t *msg_len,
+                                  char **err);
+
+/* arena_activation_decompress on the stage's instance. */
+int arena_activation_stage_decode(arena_handle stage, int direction, int dtype, int64_t rows, int64_t cols,
+                                  ARENA_IN uint8_t *msg, int64_t len, uint8_t *out, int64_t n, char **err);
 
 /* The fuel an object's module has spent so far, in every call. */
 int arena_fuel_used(arena_handle object, int64_t *fuel, char **err);

@@ -262,3 +262,72 @@ func TestConcurrentCalls(t *testing.T) {
 	go func() { defer wg.Done(); _ = closeHandle(eng) }()
 	wg.Wait()
 }
+
+// Two stages hold a cut as the benchmark does: keyed.wasm codes the
+// gradient with the key its instance kept from the activation, which
+// only works out when a stage's encoder and decoder share an instance.
+// The checks an encoder and a decoder make apply to a stage too.
+func TestActivationStagesThroughHandles(t *testing.T) {
+	eng := newTestEngine(t)
+	mod, err := loadModule(eng, "activation_compression", read(t, "../strategy/testdata/keyed.wasm"), smallLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 64 // 4×8 bfloat16
+	a, err := newActivationStage(mod, size, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newActivationStage(mod, size, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	capacity := int(activationCapacity(size))
+	x, g := make([]byte, size), make([]byte, size)
+	for i := range x {
+		x[i], g[i] = byte(i), byte(200-i)
+	}
+	msg, out := make([]byte, capacity), make([]byte, size)
+	k, err := activationStageEncode(a, 0, 0, 4, 8, x, msg)
+	if err != nil || k != size+1 {
+		t.Fatalf("forward: %d bytes, %v", k, err)
+	}
+	key := msg[0]
+	if err := activationStageDecode(b, 0, 0, 4, 8, msg[:k], out); err != nil || string(out) != string(x) {
+		t.Fatalf("forward decoded % x, %v", out, err)
+	}
+	if k, err = activationStageEncode(b, 1, 0, 4, 8, g, msg); err != nil || k != size || msg[0] != g[0]^key {
+		t.Fatalf("backward: % x, %v; want the gradient XOR %#x", msg[:k], err, key)
+	}
+	if err := activationStageDecode(a, 1, 0, 4, 8, msg[:k], out); err != nil || string(out) != string(g) {
+		t.Fatalf("backward decoded % x, %v", out, err)
+	}
+
+	enc, err := newActivationEncoder(mod, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"first 2":          func() error { _, err := newActivationStage(mod, size, 2); return err }(),
+		"size 0":           func() error { _, err := newActivationStage(mod, 0, 1); return err }(),
+		"direction 2":      func() error { _, err := activationStageEncode(a, 2, 0, 4, 8, x, msg); return err }(),
+		"dtype 2":          activationStageDecode(a, 1, 2, 4, 8, msg[:size], out),
+		"shape":            func() error { _, err := activationStageEncode(a, 0, 0, 4, 4, x, msg); return err }(),
+		"short buffer":     func() error { _, err := activationStageEncode(a, 0, 0, 4, 8, x, msg[:size]); return err }(),
+		"long message":     activationStageDecode(a, 1, 0, 4, 8, make([]byte, capacity+1), out),
+		"over the size":    func() error { _, err := activationStageEncode(a, 0, 1, 4, 8, make([]byte, 128), msg); return err }(),
+		"an encoder":       func() error { _, err := activationStageEncode(enc, 0, 0, 4, 8, x, msg); return err }(),
+		"a stage as codec": func() error { _, err := activationCompress(a, 0, 0, 4, 8, x, msg); return err }(),
+	} {
+		if classify(err) != codeBadInput {
+			t.Errorf("%s: %v, want bad input", name, err)
+		}
+	}
+	// Refused input never reached the module: the stages carry on in step.
+	if k, err = activationStageEncode(a, 0, 0, 4, 8, x, msg); err != nil || msg[0] == key {
+		t.Fatalf("the next forward: key %#x after %#x, %v", msg[0], key, err)
+	}
+	if fuel, err := fuelUsed(a); err != nil || fuel <= 0 {
+		t.Errorf("fuel %d, %v", fuel, err)
+	}
+}

@@ -25,8 +25,10 @@ import (
 func main() {}
 
 // apiVersion is arena_version's answer; it changes with any change to
-// arena.h that breaks callers.
-const apiVersion = 2
+// arena.h a caller may depend on: one that breaks callers, or new
+// functions (3: the activation stage), so a caller built for a version
+// never finds a function missing.
+const apiVersion = 3
 
 // finish stores err's message in *errOut (NULL on success) and returns
 // its class.
@@ -305,6 +307,13 @@ func arena_activation_encoder_new(mh C.arena_handle, size C.int64_t, encOut *C.a
 
 //export arena_activation_compress
 func arena_activation_compress(eh C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, data *C.uint8_t, n C.int64_t, msg *C.uint8_t, capacity C.int64_t, msgLen *C.int64_t, errOut **C.char) C.int {
+	return encodeExport(activationCompress, eh, direction, dtype, rows, cols, data, n, msg, capacity, msgLen, errOut)
+}
+
+// encodeExport converts an encoding call's C arguments for encode
+// (activationCompress or activationStageEncode).
+func encodeExport(encode func(h uint64, direction, dtype int, rows, cols int64, data, msg []byte) (int, error),
+	h C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, data *C.uint8_t, n C.int64_t, msg *C.uint8_t, capacity C.int64_t, msgLen *C.int64_t, errOut **C.char) C.int {
 	return call(errOut, func() error {
 		if msgLen == nil {
 			return badInput("a NULL result pointer")
@@ -317,7 +326,7 @@ func arena_activation_compress(eh C.arena_handle, direction, dtype C.int, rows, 
 		if err != nil {
 			return err
 		}
-		k, err := activationCompress(uint64(eh), int(direction), int(dtype), int64(rows), int64(cols), d, m)
+		k, err := encode(uint64(h), int(direction), int(dtype), int64(rows), int64(cols), d, m)
 		if err != nil {
 			return err
 		}
@@ -343,6 +352,13 @@ func arena_activation_decoder_new(mh C.arena_handle, size C.int64_t, decOut *C.a
 
 //export arena_activation_decompress
 func arena_activation_decompress(dh C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, msg *C.uint8_t, size C.int64_t, dst *C.uint8_t, n C.int64_t, errOut **C.char) C.int {
+	return decodeExport(activationDecompress, dh, direction, dtype, rows, cols, msg, size, dst, n, errOut)
+}
+
+// decodeExport converts a decoding call's C arguments for decode
+// (activationDecompress or activationStageDecode).
+func decodeExport(decode func(h uint64, direction, dtype int, rows, cols int64, msg, out []byte) error,
+	h C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, msg *C.uint8_t, size C.int64_t, dst *C.uint8_t, n C.int64_t, errOut **C.char) C.int {
 	return call(errOut, func() error {
 		m, err := bytesOf(msg, size, "message")
 		if err != nil {
@@ -352,8 +368,33 @@ func arena_activation_decompress(dh C.arena_handle, direction, dtype C.int, rows
 		if err != nil {
 			return err
 		}
-		return activationDecompress(uint64(dh), int(direction), int(dtype), int64(rows), int64(cols), m, o)
+		return decode(uint64(h), int(direction), int(dtype), int64(rows), int64(cols), m, o)
 	})
+}
+
+//export arena_activation_stage_new
+func arena_activation_stage_new(mh C.arena_handle, size C.int64_t, first C.int, stageOut *C.arena_handle, errOut **C.char) C.int {
+	return call(errOut, func() error {
+		if stageOut == nil {
+			return badInput("a NULL result pointer")
+		}
+		h, err := newActivationStage(uint64(mh), int64(size), int(first))
+		if err != nil {
+			return err
+		}
+		*stageOut = C.arena_handle(h)
+		return nil
+	})
+}
+
+//export arena_activation_stage_encode
+func arena_activation_stage_encode(sh C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, data *C.uint8_t, n C.int64_t, msg *C.uint8_t, capacity C.int64_t, msgLen *C.int64_t, errOut **C.char) C.int {
+	return encodeExport(activationStageEncode, sh, direction, dtype, rows, cols, data, n, msg, capacity, msgLen, errOut)
+}
+
+//export arena_activation_stage_decode
+func arena_activation_stage_decode(sh C.arena_handle, direction, dtype C.int, rows, cols C.int64_t, msg *C.uint8_t, size C.int64_t, dst *C.uint8_t, n C.int64_t, errOut **C.char) C.int {
+	return decodeExport(activationStageDecode, sh, direction, dtype, rows, cols, msg, size, dst, n, errOut)
 }
 
 //export arena_fuel_used

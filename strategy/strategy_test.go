@@ -358,3 +358,62 @@ func TestActivationStages(t *testing.T) {
 		}
 	}
 }
+
+// A codec that keeps state from the forward pass for the backward one
+// (testdata/keyed.wasm codes the gradient with the key it chose, or
+// read, for the activation) sees that state only when each stage's
+// encoder and decoder share an instance: the backward message is the
+// gradient XOR the forward key. With an instance per direction and side
+// the backward instances never saw the key, and the gradient goes raw.
+func TestActivationStagesShareState(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng := engine(t)
+	module := read(t, "testdata/keyed.wasm")
+	const size = 2 * 4 * 8
+	a, err := strategy.NewActivationStage(ctx, eng, module, size, true, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, err := strategy.NewActivationStage(ctx, eng, module, size, false, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	bwdEnc, err := strategy.NewActivationEncoder(ctx, eng, module, size, smallCalls())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bwdEnc.Close(ctx)
+
+	x, g := make([]byte, size), make([]byte, size)
+	for step := range 3 {
+		for i := range x {
+			x[i], g[i] = byte(3*i+step), byte(5*i+7*step)
+		}
+		fwd, err := a.Encode(scoring.Forward, 0, 4, 8, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := fwd[0]
+		if got, err := b.Decode(scoring.Forward, 0, 4, 8, fwd, size); err != nil || string(got) != string(x) {
+			t.Fatalf("step %d forward: % x, %v", step, got, err)
+		}
+		bwd, err := b.Encode(scoring.Backward, 0, 4, 8, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bwd) != size || bwd[0] != g[0]^key || bwd[size-1] != g[size-1]^key {
+			t.Fatalf("step %d: backward message % x, want the gradient XOR the forward key %#x", step, bwd, key)
+		}
+		if got, err := a.Decode(scoring.Backward, 0, 4, 8, bwd, size); err != nil || string(got) != string(g) {
+			t.Fatalf("step %d backward: % x, %v", step, got, err)
+		}
+		// A separate backward encoder has no key: what it sends differs.
+		raw, err := bwdEnc.Encode(scoring.Backward, 0, 4, 8, g)
+		if err != nil || string(raw) != string(g) {
+			t.Fatalf("step %d: a backward encoder of its own sent % x, %v; want the raw gradient", step, raw, err)
+		}
+	}
+}

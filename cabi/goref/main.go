@@ -10,6 +10,16 @@
 // its IEEE bits. Step t's gradient is float64(p·a) - b elementwise, from
 // the parameters as they stand. Output: {"params": [bits], "fuel": fuel,
 // "tensors": bool, "log": string}.
+//
+// With "cut": {"size", "dtype", "rows", "cols", "steps": [{"forward":
+// bytes, "backward": bytes}]} instead of the optimizer's fields, it runs
+// an activation codec as the benchmark holds a pipeline cut, two
+// strategy.ActivationStage (the first made first): each step's forward
+// tensor is encoded by the first stage and decoded by the second, then
+// its backward tensor encoded by the second and decoded by the first.
+// Bytes are base64, as encoding/json writes them. Output: {"cut":
+// {"steps": [{"forward_msg", "forward", "backward_msg", "backward"}],
+// "fuel": [first, second]}}, each tensor as the receiving stage decoded it.
 package main
 
 import (
@@ -21,6 +31,7 @@ import (
 
 	"github.com/arena-dev/arena"
 	"github.com/arena-dev/arena/sandbox"
+	"github.com/arena-dev/arena/scoring"
 	"github.com/arena-dev/arena/strategy"
 )
 
@@ -34,6 +45,7 @@ type input struct {
 	A      []uint64        `json:"a"`
 	B      []uint64        `json:"b"`
 	Loss   []float64       `json:"loss"`
+	Cut    *cutInput       `json:"cut"`
 }
 
 type output struct {
@@ -41,6 +53,68 @@ type output struct {
 	Fuel    int64    `json:"fuel"`
 	Tensors bool     `json:"tensors"`
 	Log     string   `json:"log"`
+}
+
+type cutInput struct {
+	Size  int `json:"size"`
+	DType int `json:"dtype"`
+	Rows  int `json:"rows"`
+	Cols  int `json:"cols"`
+	Steps []struct {
+		Forward  []byte `json:"forward"`
+		Backward []byte `json:"backward"`
+	} `json:"steps"`
+}
+
+type cutStep struct {
+	ForwardMsg  []byte `json:"forward_msg"`
+	Forward     []byte `json:"forward"`
+	BackwardMsg []byte `json:"backward_msg"`
+	Backward    []byte `json:"backward"`
+}
+
+type cutOutput struct {
+	Steps []cutStep `json:"steps"`
+	Fuel  [2]int64  `json:"fuel"`
+}
+
+// runCut sends every step's tensors across a cut of two stages, as
+// scoring's newStages and stages.send do.
+func runCut(ctx context.Context, eng *sandbox.Engine, wasm []byte, lim arena.Limits, in *cutInput) (*cutOutput, error) {
+	first, err := strategy.NewActivationStage(ctx, eng, wasm, in.Size, true, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer first.Close(ctx)
+	second, err := strategy.NewActivationStage(ctx, eng, wasm, in.Size, false, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer second.Close(ctx)
+	// send copies what the stages return, which is valid until their next call.
+	send := func(from, to *strategy.ActivationStage, direction int, raw []byte) (msg, got []byte, err error) {
+		if msg, err = from.Encode(direction, in.DType, in.Rows, in.Cols, raw); err != nil {
+			return nil, nil, err
+		}
+		msg = append([]byte(nil), msg...)
+		if got, err = to.Decode(direction, in.DType, in.Rows, in.Cols, msg, len(raw)); err != nil {
+			return nil, nil, err
+		}
+		return msg, append([]byte(nil), got...), nil
+	}
+	out := &cutOutput{}
+	for t, step := range in.Steps {
+		var s cutStep
+		if s.ForwardMsg, s.Forward, err = send(first, second, scoring.Forward, step.Forward); err != nil {
+			return nil, fmt.Errorf("step %d forward: %w", t, err)
+		}
+		if s.BackwardMsg, s.Backward, err = send(second, first, scoring.Backward, step.Backward); err != nil {
+			return nil, fmt.Errorf("step %d backward: %w", t, err)
+		}
+		out.Steps = append(out.Steps, s)
+	}
+	out.Fuel = [2]int64{first.FuelUsed(), second.FuelUsed()}
+	return out, nil
 }
 
 func floats(bits []uint64) []float64 {
@@ -71,6 +145,15 @@ func run() error {
 	ctx := context.Background()
 	eng := sandbox.NewEngine(1)
 	defer eng.Close(ctx)
+	if in.Cut != nil {
+		cut, err := runCut(ctx, eng, wasm, lim, in.Cut)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(struct {
+			Cut *cutOutput `json:"cut"`
+		}{cut})
+	}
 	var opt *strategy.Optimizer
 	if in.Table != nil {
 		opt, err = strategy.NewTensorOptimizer(ctx, eng, wasm, in.Table, in.Steps, lim)

@@ -58,8 +58,8 @@ int main(int argc, char **argv) {
 		fprintf(stderr, "usage: smoke SIGNSGD.wasm LOOP.wasm\n");
 		return 2;
 	}
-	if (arena_version() != 2) {
-		fprintf(stderr, "FAIL arena_version() = %d, want 1\n", arena_version());
+	if (arena_version() != 3) {
+		fprintf(stderr, "FAIL arena_version() = %d, want 3\n", arena_version());
 		return 1;
 	}
 	char *err = NULL;

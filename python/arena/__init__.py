@@ -38,7 +38,7 @@ __all__ = [
     "ArenaError", "ModuleRejected", "ModuleFailed",
     "Engine", "Module", "load", "default_engine",
     "Optimizer", "Schedule", "GradientWorker", "GradientAggregator",
-    "ActivationEncoder", "ActivationDecoder",
+    "ActivationEncoder", "ActivationDecoder", "ActivationStage",
     "Tensor", "ROLES", "KINDS", "BFLOAT16", "FLOAT32", "FORWARD", "BACKWARD", "activation_capacity", "challenge",
 ]
 
@@ -289,6 +289,9 @@ class Module:
 
     def activation_decoder(self, size):
         return ActivationDecoder(self, size)
+
+    def activation_stage(self, size, first):
+        return ActivationStage(self, size, first)
 
     def close(self):
         h, self._h = getattr(self, "_h", 0), 0
@@ -545,15 +548,9 @@ def _activation_bytes(dtype, rows, cols):
     return _int(rows, "rows") * _int(cols, "cols") * _ELEMENT_SIZE[dtype]
 
 
-class ActivationEncoder(_Object):
-    """The compressing side of an activation codec, for tensors of up to
-    size bytes."""
-
-    def __init__(self, module, size, *, limits=None, engine=None):
-        self.size = _int(size, "size")
-        self.capacity = activation_capacity(self.size)
-        self._open(module, "activation_compression", limits, engine, _lib.lib.arena_activation_encoder_new, self.size)
-        self._msg = ctypes.create_string_buffer(self.capacity)
+class _Encodes:
+    """The encoding calls of an activation encoder or stage; fn is the C
+    function that makes them, self._msg a buffer of self.capacity bytes."""
 
     def compress(self, dtype, rows, cols, data, direction=FORWARD):
         """The message (bytes) for a rows×cols tensor of dtype given as
@@ -564,18 +561,13 @@ class ActivationEncoder(_Object):
 
     def _compress(self, dtype, rows, cols, data_addr, n, direction=FORWARD):
         size = ctypes.c_int64()
-        _call(_lib.lib.arena_activation_compress, self._handle(), direction, dtype, rows, cols, data_addr, n,
+        _call(self._encode_fn, self._handle(), direction, dtype, rows, cols, data_addr, n,
               ctypes.addressof(self._msg), self.capacity, ctypes.byref(size))
         return ctypes.string_at(ctypes.addressof(self._msg), size.value)
 
 
-class ActivationDecoder(_Object):
-    """The decompressing side of an activation codec, for tensors of up to
-    size bytes; it never sees the original."""
-
-    def __init__(self, module, size, *, limits=None, engine=None):
-        self.size = _int(size, "size")
-        self._open(module, "activation_compression", limits, engine, _lib.lib.arena_activation_decoder_new, self.size)
+class _Decodes:
+    """The decoding calls of an activation decoder or stage."""
 
     def decompress(self, dtype, rows, cols, msg, out=None, direction=FORWARD):
         """Decodes msg, which crossed in direction, into the rows×cols
@@ -589,7 +581,51 @@ class ActivationDecoder(_Object):
         return out
 
     def _decompress(self, dtype, rows, cols, msg_addr, msg_len, out_addr, n, direction=FORWARD):
-        _call(_lib.lib.arena_activation_decompress, self._handle(), direction, dtype, rows, cols, msg_addr, msg_len, out_addr, n)
+        _call(self._decode_fn, self._handle(), direction, dtype, rows, cols, msg_addr, msg_len, out_addr, n)
+
+
+class ActivationEncoder(_Encodes, _Object):
+    """The compressing side of an activation codec, for tensors of up to
+    size bytes, in an instance of its own. For the two sides of a pipeline
+    cut, ActivationStage holds them as the benchmark does."""
+
+    def __init__(self, module, size, *, limits=None, engine=None):
+        self.size = _int(size, "size")
+        self.capacity = activation_capacity(self.size)
+        self._encode_fn = _lib.lib.arena_activation_compress
+        self._open(module, "activation_compression", limits, engine, _lib.lib.arena_activation_encoder_new, self.size)
+        self._msg = ctypes.create_string_buffer(self.capacity)
+
+
+class ActivationDecoder(_Decodes, _Object):
+    """The decompressing side of an activation codec, for tensors of up to
+    size bytes, in an instance of its own; it never sees the original."""
+
+    def __init__(self, module, size, *, limits=None, engine=None):
+        self.size = _int(size, "size")
+        self._decode_fn = _lib.lib.arena_activation_decompress
+        self._open(module, "activation_compression", limits, engine, _lib.lib.arena_activation_decoder_new, self.size)
+
+
+class ActivationStage(_Encodes, _Decodes, _Object):
+    """One pipeline stage of an activation cut, for tensors of up to size
+    bytes: one instance of the codec that encodes what its stage sends and
+    decodes what it receives, as the benchmark runs it. The stage before
+    the cut (first=True) encodes activations (FORWARD) and decodes their
+    gradients (BACKWARD); the one after it (first=False) decodes
+    activations and encodes gradients. A codec that keeps state across the
+    two directions behaves in a pair of stages as it was scored, which it
+    need not in separate encoders and decoders (an instance each)."""
+
+    def __init__(self, module, size, first, *, limits=None, engine=None):
+        if first not in (True, False):
+            raise ValueError("first is True (the stage before the cut) or False (the one after it), not %r" % (first,))
+        self.size, self.first = _int(size, "size"), bool(first)
+        self.capacity = activation_capacity(self.size)
+        self._encode_fn = _lib.lib.arena_activation_stage_encode
+        self._decode_fn = _lib.lib.arena_activation_stage_decode
+        self._open(module, "activation_compression", limits, engine, _lib.lib.arena_activation_stage_new, self.size, int(self.first))
+        self._msg = ctypes.create_string_buffer(self.capacity)
 
 
 def challenge(slug, url=None, timeout=30):

@@ -3,7 +3,7 @@
 import ctypes
 import os
 
-API_VERSION = 2
+API_VERSION = 3
 
 # Error classes, as arena.h defines them.
 OK, REJECTED, FAILED, BAD_INPUT, INTERNAL = 0, 1, 2, 3, 4
@@ -56,6 +56,9 @@ _PROTOTYPES = {
     "arena_activation_compress": (cint, [handle, cint, cint, i64, i64, vp, i64, vp, i64, P(i64), err_p]),
     "arena_activation_decoder_new": (cint, [handle, i64, P(handle), err_p]),
     "arena_activation_decompress": (cint, [handle, cint, cint, i64, i64, vp, i64, vp, i64, err_p]),
+    "arena_activation_stage_new": (cint, [handle, i64, cint, P(handle), err_p]),
+    "arena_activation_stage_encode": (cint, [handle, cint, cint, i64, i64, vp, i64, vp, i64, P(i64), err_p]),
+    "arena_activation_stage_decode": (cint, [handle, cint, cint, i64, i64, vp, i64, vp, i64, err_p]),
     "arena_fuel_used": (cint, [handle, P(i64), err_p]),
     "arena_log": (cint, [handle, P(vp), P(i64), err_p]),
     "arena_close": (cint, [handle, err_p]),

@@ -30,12 +30,12 @@ from collections import namedtuple
 import torch
 
 from . import (ROLES, ActivationDecoder as _ActivationDecoder, ActivationEncoder as _ActivationEncoder,
-               BACKWARD, BFLOAT16, FLOAT32, FORWARD, GradientAggregator as _GradientAggregator,
-               GradientWorker as _GradientWorker, Optimizer as _Optimizer,
-               Schedule as _Schedule, Tensor, _bytes)
+               ActivationStage as _ActivationStage, BACKWARD, BFLOAT16, FLOAT32, FORWARD,
+               GradientAggregator as _GradientAggregator, GradientWorker as _GradientWorker,
+               Optimizer as _Optimizer, Schedule as _Schedule, Tensor, _bytes, _module)
 
 __all__ = ["Optimizer", "LRScheduler", "GradientCompressor", "GradientAggregator",
-           "ActivationEncoder", "ActivationDecoder", "ActivationCut", "TensorLayout", "Entry"]
+           "ActivationEncoder", "ActivationDecoder", "ActivationStage", "ActivationCut", "TensorLayout", "Entry"]
 
 Entry = namedtuple("Entry", "name table_name param role rows cols offset transposed")
 Entry.__doc__ = """How one parameter sits in the flat vector: table_name is its name in
@@ -555,10 +555,33 @@ def _matrix(shape):
     return math.prod(shape[:-1]), shape[-1]
 
 
+def _encode(codec, x, direction):
+    """codec's message for x crossing the cut in direction."""
+    if x.dtype not in _WIRE:
+        raise ValueError("an activation of %s: bfloat16 or float32 (convert it first)" % x.dtype)
+    x = x.detach().to("cpu").contiguous()
+    rows, cols = _matrix(tuple(x.shape))
+    return codec._compress(_WIRE[x.dtype], rows, cols, x.data_ptr(), x.numel() * x.element_size(), _direction(direction))
+
+
+def _decode(codec, msg, shape, dtype, direction):
+    """The tensor of shape and dtype codec decodes msg, which crossed in
+    direction, into."""
+    if dtype not in _WIRE:
+        raise ValueError("an activation of %s: bfloat16 or float32" % dtype)
+    out = torch.empty(tuple(shape), dtype=dtype)
+    rows, cols = _matrix(tuple(out.shape))
+    buf = msg if isinstance(msg, bytes) else bytes(msg)
+    addr, n, keep = _bytes(buf, False, "msg")
+    codec._decompress(_WIRE[dtype], rows, cols, addr, n, out.data_ptr(), out.numel() * out.element_size(), _direction(direction))
+    return out
+
+
 class ActivationEncoder:
     """The compressing side of an activation codec, for bfloat16 or float32
-    tensors of up to max_bytes. A tensor of any shape is sent as
-    rows × cols with cols its last dimension."""
+    tensors of up to max_bytes, in an instance of its own (for a pipeline
+    cut, see ActivationStage and ActivationCut). A tensor of any shape is
+    sent as rows × cols with cols its last dimension."""
 
     def __init__(self, module, max_bytes, *, limits=None, engine=None):
         self.codec = _ActivationEncoder(module, max_bytes, limits=limits, engine=engine)
@@ -566,11 +589,7 @@ class ActivationEncoder:
     def encode(self, x, direction=FORWARD):
         """The message for x crossing the cut in direction: FORWARD for an
         activation, BACKWARD for its gradient."""
-        if x.dtype not in _WIRE:
-            raise ValueError("an activation of %s: bfloat16 or float32 (convert it first)" % x.dtype)
-        x = x.detach().to("cpu").contiguous()
-        rows, cols = _matrix(tuple(x.shape))
-        return self.codec._compress(_WIRE[x.dtype], rows, cols, x.data_ptr(), x.numel() * x.element_size(), _direction(direction))
+        return _encode(self.codec, x, direction)
 
     def close(self):
         self.codec.close()
@@ -578,7 +597,7 @@ class ActivationEncoder:
 
 class ActivationDecoder:
     """The decompressing side of an activation codec, for tensors of up to
-    max_bytes; it never sees the original."""
+    max_bytes, in an instance of its own; it never sees the original."""
 
     def __init__(self, module, max_bytes, *, limits=None, engine=None):
         self.codec = _ActivationDecoder(module, max_bytes, limits=limits, engine=engine)
@@ -586,14 +605,38 @@ class ActivationDecoder:
     def decode(self, msg, shape, dtype, direction=FORWARD):
         """The tensor of shape and dtype (bfloat16 or float32) msg, which
         crossed in direction, encodes."""
-        if dtype not in _WIRE:
-            raise ValueError("an activation of %s: bfloat16 or float32" % dtype)
-        out = torch.empty(tuple(shape), dtype=dtype)
-        rows, cols = _matrix(tuple(out.shape))
-        buf = msg if isinstance(msg, bytes) else bytes(msg)
-        addr, n, keep = _bytes(buf, False, "msg")
-        self.codec._decompress(_WIRE[dtype], rows, cols, addr, n, out.data_ptr(), out.numel() * out.element_size(), _direction(direction))
-        return out
+        return _decode(self.codec, msg, shape, dtype, direction)
+
+    def close(self):
+        self.codec.close()
+
+
+class ActivationStage:
+    """One pipeline stage of an activation cut, for bfloat16 or float32
+    tensors of up to max_bytes: one instance of the codec that encodes
+    what the stage sends and decodes what it receives, as the benchmark
+    holds it. The stage before the cut (first=True) encodes activations
+    and decodes their gradients; the one after it (first=False) decodes
+    activations and encodes their gradients. Tensors are sent as
+    ActivationEncoder sends them."""
+
+    def __init__(self, module, max_bytes, first, *, limits=None, engine=None):
+        self.codec = _ActivationStage(module, max_bytes, first, limits=limits, engine=engine)
+        self.first = self.codec.first
+
+    def encode(self, x, direction):
+        """The message for x, which this stage sends across the cut in
+        direction: FORWARD from the first stage, BACKWARD from the second."""
+        return _encode(self.codec, x, direction)
+
+    def decode(self, msg, shape, dtype, direction):
+        """The tensor of shape and dtype msg, which this stage received
+        from across the cut in direction, encodes."""
+        return _decode(self.codec, msg, shape, dtype, direction)
+
+    @property
+    def fuel_used(self):
+        return self.codec.fuel_used
 
     def close(self):
         self.codec.close()
@@ -603,33 +646,38 @@ class _Cut(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, cut):
         ctx.cut = cut
-        return cut._send(cut._forward, x, FORWARD)
+        return cut._send(x, FORWARD)
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.cut._send(ctx.cut._backward, grad, BACKWARD), None
+        return ctx.cut._send(grad, BACKWARD), None
 
 
 class ActivationCut(torch.nn.Module):
     """A pipeline cut: the activations that cross it going forward, and
-    their gradients going back, are each sent through the codec (its own
-    encoder and decoder per direction, as two pipeline stages would hold
-    them), in wire_dtype (bfloat16 or float32; None: the tensor's own).
-    bytes_raw and bytes_sent count what crossed, before and after coding."""
+    their gradients going back, are each sent through the codec in
+    wire_dtype (bfloat16 or float32; None: the tensor's own). As in the
+    benchmark, the cut is two stages (stages, an ActivationStage each),
+    one instance of the codec apiece: the first encodes the activation
+    and decodes its gradient, the second decodes the activation and
+    encodes the gradient, so a codec that keeps state across the
+    directions behaves as it was scored. bytes_raw and bytes_sent count
+    what crossed, before and after coding."""
 
     def __init__(self, module, max_bytes, *, wire_dtype=torch.bfloat16, limits=None, engine=None):
         super().__init__()
         if wire_dtype is not None and wire_dtype not in _WIRE:
             raise ValueError("wire_dtype %s: bfloat16, float32 or None" % wire_dtype)
         self.wire_dtype = wire_dtype
-        kw = dict(limits=limits, engine=engine)
-        self._forward = (ActivationEncoder(module, max_bytes, **kw), ActivationDecoder(module, max_bytes, **kw))
-        self._backward = (ActivationEncoder(module, max_bytes, **kw), ActivationDecoder(module, max_bytes, **kw))
+        # Loaded once for both stages, which instantiate it each.
+        module = _module(module, "activation_compression", limits, engine)
+        self.stages = (ActivationStage(module, max_bytes, True), ActivationStage(module, max_bytes, False))
         self.bytes_raw = 0
         self.bytes_sent = 0
 
-    def _send(self, pair, x, direction):
-        enc, dec = pair
+    def _send(self, x, direction):
+        # The sender encodes, the stage across the cut decodes.
+        enc, dec = self.stages if direction == FORWARD else self.stages[::-1]
         wire = x.detach().to(self.wire_dtype or x.dtype)
         msg = enc.encode(wire, direction)
         self.bytes_raw += wire.numel() * wire.element_size()
@@ -640,5 +688,5 @@ class ActivationCut(torch.nn.Module):
         return _Cut.apply(x, self)
 
     def close(self):
-        for c in self._forward + self._backward:
-            c.close()
+        for stage in self.stages:
+            stage.close()

@@ -190,6 +190,36 @@ class OtherKindsTest(unittest.TestCase):
             with self.assertRaises(arena.ModuleFailed):
                 dec.decompress(arena.BFLOAT16, 4, 8, msg, direction=1 - direction)
 
+    def test_activation_stages(self):
+        # keyed.wasm codes the gradient with the key the stage's instance
+        # kept from the activation: a pair of stages passes it on.
+        module = ENGINE.load(testdata("strategy/testdata/keyed.wasm"), "activation_compression")
+        a, b = module.activation_stage(64, True), arena.ActivationStage(module, 64, first=False)
+        self.assertEqual((a.first, b.first, a.capacity), (True, False, arena.activation_capacity(64)))
+        x, g = bytes(range(64)), bytes(range(100, 164))
+        msg = a.compress(arena.BFLOAT16, 4, 8, x)
+        key = msg[0]
+        self.assertEqual(bytes(b.decompress(arena.BFLOAT16, 4, 8, msg)), x)
+        msg = b.compress(arena.BFLOAT16, 4, 8, g, direction=arena.BACKWARD)
+        self.assertEqual(msg, bytes(v ^ key for v in g))
+        self.assertEqual(bytes(a.decompress(arena.BFLOAT16, 4, 8, msg, direction=arena.BACKWARD)), g)
+        # The encoder's and decoder's checks, from the same code.
+        with self.assertRaisesRegex(ValueError, "direction 2"):
+            a.compress(arena.BFLOAT16, 4, 8, x, direction=2)
+        with self.assertRaisesRegex(ValueError, "is 64 bytes, not 32"):
+            a.decompress(arena.BFLOAT16, 4, 8, msg, out=bytearray(32))
+        with self.assertRaisesRegex(ValueError, "over the codec's 64"):
+            a.compress(arena.FLOAT32, 4, 8, bytes(128))
+        with self.assertRaisesRegex(ValueError, "over the codec's capacity"):
+            a.decompress(arena.BFLOAT16, 4, 8, bytes(a.capacity + 1), direction=arena.BACKWARD)
+        with self.assertRaisesRegex(ValueError, "first is True"):
+            arena.ActivationStage(module, 64, 2)
+        self.assertGreater(a.fuel_used, 0)
+        a.close()
+        with self.assertRaisesRegex(ValueError, "ActivationStage is closed"):
+            a.compress(arena.BFLOAT16, 4, 8, x)
+        self.assertEqual(bytes(b.decompress(arena.BFLOAT16, 4, 8, b"\x01" + bytes(64))), bytes([1]) * 64)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,7 +9,7 @@ import torch
 
 import arena
 import arena.torch
-from util import ENGINE, example, goref, testdata
+from util import ENGINE, example, goref, goref_cut, testdata
 
 LIMITS = {"fuel_per_task": 200_000_000}
 
@@ -106,6 +106,77 @@ class BitsTest(unittest.TestCase):
         self.assertEqual(got, want["params"])
         self.assertNotEqual(got, start)
         self.assertEqual(opt.fuel_used, want["fuel"])
+
+
+def wire(t):
+    """A bfloat16 tensor's little-endian bytes, as they cross the cut."""
+    return t.contiguous().view(torch.int16).numpy().tobytes()
+
+
+def through(cut, xs, gs):
+    """Sends each x forward through cut and its g back; returns the
+    messages in the order they were sent (each step's forward one, then
+    its backward one) and, per step, what came out each way."""
+    sent = []
+    for stage in cut.stages:
+        def record(x, direction, encode=stage.encode):
+            msg = encode(x, direction)
+            sent.append(msg)
+            return msg
+        stage.encode = record
+    out = []
+    for x, g in zip(xs, gs):
+        x = x.clone().requires_grad_()
+        y = cut(x)
+        y.backward(g)
+        out.append((wire(y.detach()), wire(x.grad)))
+    return sent, out
+
+
+class CutTest(unittest.TestCase):
+    ROWS, COLS, STEPS = 8, 16, 3
+    SIZE = ROWS * COLS * 2
+
+    def tensors(self, seed):
+        gen = torch.Generator().manual_seed(seed)
+        return [torch.randn(self.ROWS, self.COLS, generator=gen).bfloat16() for _ in range(self.STEPS)]
+
+    def test_a_cut_is_the_benchmarks_two_stages(self):
+        # arena.torch.ActivationCut's messages, tensors and fuel are those
+        # of two strategy.ActivationStage sent across as scoring does.
+        # keyed.wasm codes each gradient with the key its instance kept
+        # from the forward pass, so a cut of an instance per direction and
+        # side would send other backward messages (see below).
+        xs, gs = self.tensors(1), self.tensors(2)
+        for wasm in (testdata("strategy/testdata/keyed.wasm"), example("activation_compression", "int8"),
+                     example("activation_compression", "lowrank")):
+            with self.subTest(wasm):
+                cut = arena.torch.ActivationCut(wasm, self.SIZE, limits=LIMITS, engine=ENGINE)
+                sent, out = through(cut, xs, gs)
+                want = goref_cut(wasm, self.SIZE, arena.BFLOAT16, self.ROWS, self.COLS,
+                                 [(wire(x), wire(g)) for x, g in zip(xs, gs)], limits=LIMITS)
+                for t, step in enumerate(want["steps"]):
+                    self.assertEqual(sent[2 * t], step["forward_msg"], "step %d forward message" % t)
+                    self.assertEqual(sent[2 * t + 1], step["backward_msg"], "step %d backward message" % t)
+                    self.assertEqual(out[t], (step["forward"], step["backward"]), "step %d tensors" % t)
+                self.assertEqual([s.fuel_used for s in cut.stages], want["fuel"])
+
+    def test_separate_instances_differ_for_a_stateful_codec(self):
+        # What the previous test rules out: with its own encoder and
+        # decoder per direction, keyed.wasm's backward encoder never saw
+        # the forward key, so its messages are not the benchmark's.
+        wasm = testdata("strategy/testdata/keyed.wasm")
+        xs, gs = self.tensors(1), self.tensors(2)
+        want = goref_cut(wasm, self.SIZE, arena.BFLOAT16, self.ROWS, self.COLS,
+                         [(wire(x), wire(g)) for x, g in zip(xs, gs)], limits=LIMITS)
+        kw = dict(limits=LIMITS, engine=ENGINE)
+        fwd = arena.torch.ActivationEncoder(wasm, self.SIZE, **kw), arena.torch.ActivationDecoder(wasm, self.SIZE, **kw)
+        bwd = arena.torch.ActivationEncoder(wasm, self.SIZE, **kw), arena.torch.ActivationDecoder(wasm, self.SIZE, **kw)
+        for t, (x, g) in enumerate(zip(xs, gs)):
+            self.assertEqual(fwd[0].encode(x, arena.FORWARD), want["steps"][t]["forward_msg"])
+            msg = bwd[0].encode(g, arena.BACKWARD)
+            self.assertEqual(msg, wire(g))  # sent raw: no key
+            self.assertNotEqual(msg, want["steps"][t]["backward_msg"])
 
 
 if __name__ == "__main__":

@@ -73,6 +73,49 @@ class HostileTest(unittest.TestCase):
             opt.step(1, np.zeros(4), np.zeros(4))
 
 
+class StageTest(unittest.TestCase):
+    def test_hostile_activation_stages(self):
+        # Modules that cannot be an activation codec are refused when a
+        # stage is made; one that misbehaves fails the call it misbehaves in.
+        for name, module, exc, reason in [
+                ("garbage bytes", GARBAGE, arena.ModuleRejected, "not a WebAssembly module"),
+                ("an optimizer", testdata("examples/optimizer/signsgd.wasm"), arena.ModuleRejected, "ac_encode"),
+                ("an unknown import", fixture("badimport"), arena.ModuleRejected, "env.open_socket is not allowed")]:
+            with self.subTest(name), self.assertRaisesRegex(exc, reason):
+                arena.ActivationStage(module, 64, True, limits=LIMITS, engine=ENGINE)
+        stage = arena.ActivationStage(testdata("scoring/testdata/overcap.wasm"), 64, True, limits=LIMITS, engine=ENGINE)
+        with self.assertRaises(arena.ModuleFailed):
+            stage.compress(arena.BFLOAT16, 4, 8, bytes(64))
+
+    def test_a_stage_fails_as_one_instance(self):
+        # spindecode's ac_decode never returns. The decoding stage fails on
+        # fuel, and its encoder, the same instance, refuses from then on
+        # with the same error; the other stage carries on.
+        module = ENGINE.load(testdata("python/testdata/spindecode.wasm"), "activation_compression", LIMITS)
+        a, b = arena.ActivationStage(module, 64, True), arena.ActivationStage(module, 64, False)
+        data = bytes(range(64))
+        msg = a.compress(arena.BFLOAT16, 4, 8, data)
+        self.assertEqual(msg, data)
+        begin = time.monotonic()
+        with self.assertRaisesRegex(arena.ModuleFailed, "fuel exhausted") as first:
+            b.decompress(arena.BFLOAT16, 4, 8, msg)
+        self.assertLess(time.monotonic() - begin, 10)
+        with self.assertRaises(arena.ModuleFailed) as again:
+            b.compress(arena.BFLOAT16, 4, 8, data, direction=arena.BACKWARD)
+        self.assertEqual(str(again.exception), str(first.exception))
+        self.assertEqual(a.compress(arena.BFLOAT16, 4, 8, data), data)
+
+    def test_a_hostile_cut_raises(self):
+        # Through arena.torch the failure is a Python exception in the
+        # forward pass, and the process goes on.
+        import torch
+        import arena.torch
+        cut = arena.torch.ActivationCut(testdata("python/testdata/spindecode.wasm"), 64, limits=LIMITS, engine=ENGINE)
+        with self.assertRaisesRegex(arena.ModuleFailed, "fuel exhausted"):
+            cut(torch.randn(4, 8, requires_grad=True))
+        self.assertEqual(cut.bytes_sent, 64)  # the message was sent; its decoding failed
+
+
 def _run(test, module):
     """Makes an optimizer of module and steps it; a failure must repeat."""
     opt = arena.Optimizer(module, 64, limits=LIMITS, engine=ENGINE)

@@ -1,6 +1,7 @@
 """What the tests share: where the built modules are, one engine, and the
 Go reference run (cabi/goref)."""
 
+import base64
 import json
 import os
 import struct
@@ -62,3 +63,21 @@ def goref(wasm, params, a, b, losses, n=None, table=None, steps=0, limits=None):
     res = json.loads(out.stdout)
     res["params"] = floats(res["params"])
     return res
+
+
+def goref_cut(wasm, size, dtype, rows, cols, steps, limits=None):
+    """Sends each (forward, backward) pair of tensor bytes in steps across
+    a cut of two strategy.ActivationStage (cabi/goref), as the benchmark
+    holds one; returns per step the messages and what the receiving stage
+    decoded, as bytes, and each stage's fuel."""
+    exe = built(os.path.join(BIN, "goref"), "go build -o bin/goref ./cabi/goref")
+    b64 = lambda b: base64.b64encode(b).decode()
+    payload = {"wasm": wasm, "limits": limits,
+               "cut": {"size": size, "dtype": dtype, "rows": rows, "cols": cols,
+                       "steps": [{"forward": b64(f), "backward": b64(b)} for f, b in steps]}}
+    out = subprocess.run([exe], input=json.dumps(payload).encode(), capture_output=True, check=False)
+    if out.returncode != 0:
+        raise AssertionError("goref: %s" % out.stderr.decode())
+    cut = json.loads(out.stdout)["cut"]
+    cut["steps"] = [{k: base64.b64decode(v) for k, v in s.items()} for s in cut["steps"]]
+    return cut
