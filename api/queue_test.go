@@ -66,7 +66,7 @@ func TestQueuePlaceAndProgress(t *testing.T) {
 	}
 	next("position 2", func(s arena.Submission) bool { return s.Queue != nil && s.Queue.Position == 2 })
 	// The work ahead starts: no announcement for this one, and yet it moves up.
-	if _, err := ts.store.Start(ctx, first.ID); err != nil {
+	if _, err := ts.store.Start(ctx, first.ID, "delivery-1"); err != nil {
 		t.Fatal(err)
 	}
 	s := next("position 1", func(s arena.Submission) bool { return s.Queue != nil && s.Queue.Position == 1 })
@@ -74,7 +74,7 @@ func TestQueuePlaceAndProgress(t *testing.T) {
 		t.Errorf("position 1 with %d running, want 1", s.Queue.Running)
 	}
 	// Its turn: a worker starts it and reports a task done.
-	ts.store.Start(ctx, second.ID)
+	ts.store.Start(ctx, second.ID, "delivery-2")
 	half := 0.5
 	ts.store.Progress(ctx, second.ID, arena.Progress{TasksDone: 1, Tasks: 2, Score: &half})
 	sum, _ := ts.store.Summary(ctx, second.ID)

@@ -97,7 +97,7 @@ func TestRescoreRequeuesFinishedSubmissions(t *testing.T) {
 	if err != nil || got.Status != arena.StatusQueued || got.Score == nil || *got.Score != 0.3 {
 		t.Fatalf("rescore: %+v %v; want queued, keeping its score until the new one", got, err)
 	}
-	if ok, err := s.Start(ctx, sub.ID); !ok || err != nil {
+	if ok, err := s.Start(ctx, sub.ID, "delivery-1"); !ok || err != nil {
 		t.Fatalf("a worker could not start the rescore: %v %v", ok, err)
 	}
 	if _, err := s.Finish(ctx, sub.ID, scored(0.35), nil); err != nil {

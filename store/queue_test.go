@@ -62,7 +62,7 @@ func TestQueuePositionsOnlyMoveForward(t *testing.T) {
 	}
 	a, b, c := submit(), submit(), submit()
 	check("three submitted", map[string]int{a: 1, b: 2, c: 3})
-	if ok, err := s.Start(ctx, a); !ok || err != nil {
+	if ok, err := s.Start(ctx, a, "delivery-1"); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	d := submit()
@@ -77,7 +77,7 @@ func TestQueuePositionsOnlyMoveForward(t *testing.T) {
 	if sub, _ := s.Summary(ctx, a); sub.Requeues != 1 || sub.RequeueReason != store.ReasonRescored || !sub.QueuedAt.After(sub.CreatedAt) {
 		t.Errorf("a rescored submission: requeues %d, reason %q, queued %v after created %v", sub.Requeues, sub.RequeueReason, sub.QueuedAt, sub.CreatedAt)
 	}
-	if ok, err := s.Start(ctx, b); !ok || err != nil {
+	if ok, err := s.Start(ctx, b, "delivery-2"); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	check("b started", map[string]int{c: 1, d: 2, a: 3})
@@ -135,7 +135,7 @@ func TestEstimatedStart(t *testing.T) {
 	if err := s.Place(ctx, &first, 1); err != nil || first.Queue == nil || first.Queue.EvaluationSeconds != nil || first.Queue.EstimatedStart != nil {
 		t.Fatalf("before any evaluation: %+v %v", first.Queue, err)
 	}
-	s.Start(ctx, subs[0].ID)
+	s.Start(ctx, subs[0].ID, "delivery-3")
 	time.Sleep(20 * time.Millisecond)
 	if _, err := s.Finish(ctx, subs[0].ID, scored(0.1), nil); err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func TestProgressIsRecordedWhileRunning(t *testing.T) {
 	ch := newChallenge(t, s, "progress", 0.01)
 	cat, _, _ := s.CreateCompetitor(ctx, "cat")
 	sub, _ := s.CreateSubmission(ctx, ch, cat.ID, []byte("p"))
-	s.Start(ctx, sub.ID)
+	s.Start(ctx, sub.ID, "delivery-4")
 	if got, _ := s.Summary(ctx, sub.ID); got.Progress != nil {
 		t.Errorf("before any task: progress %+v", got.Progress)
 	}
@@ -182,7 +182,7 @@ func TestProgressIsRecordedWhileRunning(t *testing.T) {
 		t.Errorf("progress %+v", p)
 	}
 	// A new attempt starts from nothing.
-	s.Start(ctx, sub.ID)
+	s.Start(ctx, sub.ID, "delivery-5")
 	if got, _ := s.Summary(ctx, sub.ID); got.Progress != nil {
 		t.Errorf("a new attempt keeps the last one's progress: %+v", got.Progress)
 	}
@@ -201,5 +201,33 @@ func TestProgressIsRecordedWhileRunning(t *testing.T) {
 	mine, err := s.SubmissionsBy(ctx, cat.ID, 10)
 	if err != nil || len(mine) != 1 || mine[0].ID != sub.ID || mine[0].Challenge != "progress" {
 		t.Errorf("submissions by cat: %+v %v", mine, err)
+	}
+}
+
+// TestStartCountsEachDeliveryOnce: a worker retries its start while the
+// database does not answer, and a first try may have committed unseen;
+// the retry of the same delivery counts no second attempt, a new
+// delivery does.
+func TestStartCountsEachDeliveryOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	ch := newChallenge(t, s, "deliveries", 0.01)
+	cat, _, _ := s.CreateCompetitor(ctx, "cat")
+	sub, _ := s.CreateSubmission(ctx, ch, cat.ID, []byte("d"))
+	for _, tc := range []struct {
+		delivery string
+		attempts int
+	}{{"first", 1}, {"first", 1}, {"second", 2}, {"second", 2}, {"third", 3}} {
+		if ok, err := s.Start(ctx, sub.ID, tc.delivery); !ok || err != nil {
+			t.Fatalf("start %s: %v %v", tc.delivery, ok, err)
+		}
+		got, err := s.Submission(ctx, sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Attempts != tc.attempts {
+			t.Errorf("after starting %s: %d attempts, want %d", tc.delivery, got.Attempts, tc.attempts)
+		}
 	}
 }

@@ -23,7 +23,7 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 	bob, _, _ := s.CreateCompetitor(ctx, "bob")
 	finish := func(id string, round int, score float64) *arena.Champion {
 		t.Helper()
-		if _, err := s.Start(ctx, id); err != nil {
+		if _, err := s.Start(ctx, id, "delivery-1"); err != nil {
 			t.Fatal(err)
 		}
 		ev := scored(score)

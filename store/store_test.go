@@ -108,14 +108,14 @@ func TestSubmissionLifecycleAndCrown(t *testing.T) {
 		t.Fatalf("champion before any score: %v, want not_found", err)
 	}
 	// Below baseline + margin: no crown.
-	if ok, err := s.Start(ctx, a1.ID); !ok || err != nil {
+	if ok, err := s.Start(ctx, a1.ID, "delivery-1"); !ok || err != nil {
 		t.Fatalf("start: %v %v", ok, err)
 	}
 	if c, err := s.Finish(ctx, a1.ID, scored(0.005), nil); c != nil || err != nil {
 		t.Fatalf("finish below margin: crowned=%v err=%v", c, err)
 	}
 	// A redelivered job changes nothing.
-	if ok, _ := s.Start(ctx, a1.ID); ok {
+	if ok, _ := s.Start(ctx, a1.ID, "delivery-2"); ok {
 		t.Error("restarted a final submission")
 	}
 	if c, err := s.Finish(ctx, a1.ID, scored(5), nil); c != nil || err != nil {
@@ -191,7 +191,7 @@ func TestStaleSubmissionsAreReturnedOnce(t *testing.T) {
 	alice, _, _ := s.CreateCompetitor(ctx, "alice")
 	q, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("queued"))
 	r, _ := s.CreateSubmission(ctx, ch, alice.ID, []byte("running"))
-	if _, err := s.Start(ctx, r.ID); err != nil {
+	if _, err := s.Start(ctx, r.ID, "delivery-3"); err != nil {
 		t.Fatal(err)
 	}
 	ids, err := s.Stale(ctx, 0, 0, 10)
@@ -254,7 +254,7 @@ func TestDailySubmissionCap(t *testing.T) {
 	if err != nil || len(subs) != 3 {
 		t.Fatalf("alice's submissions: %d, %v", len(subs), err)
 	}
-	if _, err := s.Start(ctx, subs[0].ID); err != nil {
+	if _, err := s.Start(ctx, subs[0].ID, "delivery-4"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Finish(ctx, subs[0].ID, arena.Evaluation{Status: arena.StatusFailed, Error: "exceeded the time limit", TimedOut: true}, nil); err != nil {
@@ -308,7 +308,7 @@ func TestPendingShowsQueuedAndRunningOldestFirst(t *testing.T) {
 	if _, err := s.Finish(ctx, done.ID, scored(0.1), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Start(ctx, first.ID); err != nil {
+	if _, err := s.Start(ctx, first.ID, "delivery-5"); err != nil {
 		t.Fatal(err)
 	}
 	q, err := s.Pending(ctx)

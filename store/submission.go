@@ -211,13 +211,18 @@ func (s *Store) Job(ctx context.Context, id string) (Job, error) {
 	return j, nil
 }
 
-// Start marks a submission running. It returns false when the submission
-// is already final, so a redelivered job is dropped.
-func (s *Store) Start(ctx context.Context, id string) (bool, error) {
+// Start marks a submission running for delivery, a token unique to one
+// delivery of its job, and counts the attempt. Starting again for the
+// same delivery (a retry after the database did not answer, when the
+// first try may have committed) counts nothing more. It returns false
+// when the submission is already final, so a redelivered job is dropped.
+func (s *Store) Start(ctx context.Context, id, delivery string) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE submissions SET status = 'running', attempts = attempts + 1,
+		UPDATE submissions SET status = 'running',
+			attempts = attempts + CASE WHEN start_delivery IS DISTINCT FROM $2 THEN 1 ELSE 0 END,
+			start_delivery = $2,
 			started_at = now(), updated_at = now(), tasks_done = NULL, tasks_total = NULL, running_score = NULL
-		WHERE id = $1 AND status IN ('queued', 'running')`, id)
+		WHERE id = $1 AND status IN ('queued', 'running')`, id, delivery)
 	if err != nil {
 		return false, fmt.Errorf("start submission: %w", err)
 	}

@@ -4,6 +4,7 @@ package worker
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -266,9 +267,12 @@ func (w *Worker) evaluate(ctx context.Context, job *queue.Job, log *slog.Logger)
 	if j.Submission.Status.Final() {
 		return nil // a redelivery of a job already done
 	}
+	// One token for this delivery: reach may repeat the start after an
+	// outage, and a start that committed unseen must not count twice.
+	delivery := rand.Text()
 	var started bool
 	err = w.reach(ctx, job, log, func() (err error) {
-		started, err = w.Store.Start(ctx, j.Submission.ID)
+		started, err = w.Store.Start(ctx, j.Submission.ID, delivery)
 		return err
 	})
 	if err != nil || !started {
