@@ -24,10 +24,13 @@ import (
 // The budget fixes how many values a message carries; they are shared
 // among the blocks in proportion to their sizes, so every block keeps
 // about the same fraction. Templar's pipeline also applies a 2-D DCT to
-// each block before choosing the top k; this baseline leaves it out
-// (the learning-rate factor of Templar's ef ← β·ef + lr·g too: the host's
-// outer AdamW is invariant to the message's scale, and lr would only
-// re-weight the residual by the schedule).
+// each block before choosing the top k; this baseline leaves it out,
+// because on this benchmark's model it trains worse at every decay tried
+// (docs/tuning.md: neurons have no order for the DCT to exploit, and it
+// spreads the embedding's row-sparse gradients). It also leaves out the
+// learning-rate factor of Templar's ef ← β·ef + lr·g: the host's outer
+// AdamW is invariant to the message's scale, and lr would only re-weight
+// the residual by the schedule.
 //
 // Message, the same layout for every worker and step: one float32 scale
 // per block, in block order; then every kept value's 12-bit index in its
