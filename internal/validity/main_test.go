@@ -41,6 +41,8 @@ func TestPublishedOrderingsHold(t *testing.T) {
 // the uncompressed run on the default bfloat16 wire, and the lossless
 // track needs no training of its own).
 func TestActivationOrderingsHold(t *testing.T) {
+	// One seed, one core each: the two run side by side.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("trains the default LM through every activation example")
 	}
@@ -72,6 +74,8 @@ func TestActivationOrderingsHold(t *testing.T) {
 // orderings on the default workload's first public seed, natively (the
 // modules score the same, bit for bit): about a CPU-minute.
 func TestGradCompressionOrderingsHold(t *testing.T) {
+	// One seed, one core each: the two run side by side.
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("trains the default LM with every gradient compressor")
 	}
