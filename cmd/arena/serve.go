@@ -233,6 +233,11 @@ func (c *cli) runServer(ctx context.Context, cfg config) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
+	// After an upgrade that changed a benchmark, every challenge of it is
+	// scored again under the new rules before anything else is.
+	if n, err := worker.UpgradeBenchmarks(ctx, d.store, d.queue, c.logger); err != nil {
+		c.logger.Warn("upgrade challenges to the running benchmarks; the next start tries again", "requeued", n, "err", err)
+	}
 	if cfg.Workers > 0 {
 		w := &worker.Worker{Store: d.store, Queue: d.queue, Engine: d.engine, Signer: d.signer, Metrics: d.metrics, Logger: c.logger, Concurrency: cfg.Workers, WarmInterval: cfg.WarmEvery}
 		wg.Add(1)
