@@ -189,38 +189,31 @@ def _read_module(wasm):
     raise ValueError("a module is its bytes or the path of a .wasm file, not %s" % type(wasm).__name__)
 
 
-class Engine:
-    """Compiles modules (once per content hash and memory limit) and owns
-    everything made from them: closing it closes them all. capacity bounds
-    the compiled modules kept in memory; cache_dir, when given, keeps
-    metered modules and machine code on disk across processes."""
+class _Handle:
+    """A handle of the C API's, closed once: by close(), by leaving a with
+    block or by the garbage collector; closing an engine closes what was
+    made from it, and closing those afterwards is harmless."""
 
-    def __init__(self, capacity=16, cache_dir=None):
-        capacity = _int(capacity, "capacity")
-        d = os.fsencode(cache_dir) if cache_dir else None
-        self._h = _new(_lib.lib.arena_engine_new, capacity, d)
-
-    def load(self, wasm, kind, limits=None):
-        """Validates, meters and compiles a module of kind (one of KINDS)
-        under a challenge's limits (a dict or JSON; missing fields take
-        Arena's defaults). wasm is the module's bytes or a file's path."""
-        return Module(self, wasm, kind, limits)
+    _h = 0
 
     @property
     def closed(self):
         return not self._h
 
     def close(self):
-        h, self._h = getattr(self, "_h", 0), 0
+        h, self._h = self._h, 0
         if h and _lib is not None and _lib.lib is not None:
             try:
                 _call(_lib.lib.arena_close, h)
             except ValueError:
-                pass
+                pass  # closed with its engine
+
+    def _closed_name(self):
+        return type(self).__name__
 
     def _handle(self):
         if not self._h:
-            raise ValueError("the engine is closed")
+            raise ValueError("%s is closed" % self._closed_name())
         return self._h
 
     def __enter__(self):
@@ -234,6 +227,28 @@ class Engine:
             self.close()
         except Exception:
             pass
+
+
+class Engine(_Handle):
+    """Compiles modules (once per content hash and memory limit) and owns
+    everything made from them: closing it closes them all. capacity bounds
+    the compiled modules kept in memory; cache_dir, when given, keeps
+    metered modules and machine code on disk across processes."""
+
+    def __init__(self, capacity=16, cache_dir=None):
+        capacity = _int(capacity, "capacity")
+        d = os.fsencode(cache_dir) if cache_dir else None
+        self._h = _new(_lib.lib.arena_engine_new, capacity, d)
+
+    def _closed_name(self):
+        return "the engine"
+
+    def load(self, wasm, kind, limits=None):
+        """Validates, meters and compiles a module of kind (one of KINDS)
+        under a challenge's limits (a dict or JSON; missing fields take
+        Arena's defaults). wasm is the module's bytes or a file's path."""
+        return Module(self, wasm, kind, limits)
+
 
 
 _default = None
@@ -253,7 +268,7 @@ def load(wasm, kind, limits=None, engine=None):
     return (engine or default_engine()).load(wasm, kind, limits)
 
 
-class Module:
+class Module(_Handle):
     """A validated, compiled module with its limits. Objects made from it
     outlive it; its engine's closing ends them all."""
 
@@ -271,6 +286,9 @@ class Module:
         finally:
             _lib.lib.arena_free(info.value)
         self.sha256, self.size, self.limits = meta["sha256"], meta["bytes"], meta["limits"]
+
+    def _closed_name(self):
+        return "the module"
 
     def optimizer(self, n=None, table=None, steps=0):
         return Optimizer(self, n, table=table, steps=steps)
@@ -293,31 +311,6 @@ class Module:
     def activation_stage(self, size, first):
         return ActivationStage(self, size, first)
 
-    def close(self):
-        h, self._h = getattr(self, "_h", 0), 0
-        if h and _lib is not None and _lib.lib is not None:
-            try:
-                _call(_lib.lib.arena_close, h)
-            except ValueError:
-                pass  # closed with its engine
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("the module is closed")
-        return self._h
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self):
         return "<arena.Module %s %s>" % (self.kind, self.sha256[:12])
 
@@ -333,7 +326,7 @@ def _module(module, kind, limits, engine):
     return load(module, kind, limits, engine)
 
 
-class _Object:
+class _Object(_Handle):
     """What every per-kind object has: fuel, log, close."""
 
     def _open(self, module, kind, limits, engine, fn, *args):
@@ -358,30 +351,6 @@ class _Object:
         finally:
             _lib.lib.arena_free(p.value)
 
-    def close(self):
-        h, self._h = getattr(self, "_h", 0), 0
-        if h and _lib is not None and _lib.lib is not None:
-            try:
-                _call(_lib.lib.arena_close, h)
-            except ValueError:
-                pass  # closed with its engine
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("%s is closed" % type(self).__name__)
-        return self._h
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 Tensor = namedtuple("Tensor", "name role rows cols offset")
