@@ -86,21 +86,26 @@ func TestRoundsAdvanceAndRescoreTheChampion(t *testing.T) {
 		t.Errorf("advance while the champion is rescored: %v, want conflict", err)
 	}
 
-	// On round 3's seeds the champion does worse: it keeps the crown (no
-	// new crowning), and its new score is the bar.
-	if c := finish(a1.ID, 3, 0.3); c != nil {
-		t.Errorf("the champion's own rescore crowned: %+v", c)
+	// On round 3's seeds the champion does worse, 0.3: b1, scored on the
+	// same seeds while it waited, beats that by the margin and takes the
+	// crown now, whichever of the two finished first.
+	if c := finish(a1.ID, 3, 0.3); c == nil || c.SubmissionID != b1.ID || c.Score != 0.505 {
+		t.Errorf("the champion's rescore should hand the crown to b1: %+v", c)
 	}
 	got, _ := s.Submission(ctx, a1.ID)
 	if got.Status != arena.StatusScored || *got.Score != 0.3 || got.Round != 3 || len(got.Tasks) != 1 {
 		t.Errorf("after rescoring: %s score %v round %d, %d tasks", got.Status, *got.Score, got.Round, len(got.Tasks))
 	}
-	if c, _ := s.Champion(ctx, ch); c.SubmissionID != a1.ID || c.Score != 0.3 || c.Round != 3 {
+	if c, _ := s.Champion(ctx, ch); c.SubmissionID != b1.ID || c.Score != 0.505 || c.Round != 3 {
 		t.Errorf("champion after rescoring: %+v", c)
 	}
 	b2, _ := s.CreateSubmission(ctx, ch, bob.ID, []byte("b2"))
-	if c := finish(b2.ID, 3, 0.35); c == nil || c.SubmissionID != b2.ID || c.Round != 3 {
-		t.Errorf("b2 beats the champion's round-3 score by the margin and should be crowned: %+v", c)
+	if c := finish(b2.ID, 3, 0.51); c != nil {
+		t.Errorf("b2 is within the margin of b1 and should not be crowned: %+v", c)
+	}
+	b4, _ := s.CreateSubmission(ctx, ch, bob.ID, []byte("b4"))
+	if c := finish(b4.ID, 3, 0.52); c == nil || c.SubmissionID != b4.ID || c.Round != 3 {
+		t.Errorf("b4 beats b1 by the margin and should be crowned: %+v", c)
 	}
 
 	// One receipt per round the champion was scored in; the latest by default.

@@ -293,7 +293,11 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation, rece
 			return fmt.Errorf("record task results: %w", err)
 		}
 		if ev.Status != arena.StatusScored || ev.Score == nil {
-			return nil
+			// A champion that fails its new evaluation keeps the crown
+			// at the baseline's bar, which what was scored meanwhile
+			// may clear.
+			crowned, err = rechallenge(ctx, tx, challengeID, id, 0)
+			return err
 		}
 		crowned, err = crown(ctx, tx, challengeID, id, *ev.Score)
 		return err
@@ -323,7 +327,10 @@ func crown(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score f
 	case err != nil:
 		return nil, fmt.Errorf("load champion: %w", err)
 	case champion == id:
-		return nil, nil // the champion, scored again for a new round
+		// The champion, scored again (a new round, an upgraded
+		// benchmark): what was scored meanwhile was measured against its
+		// old score, and now meets the new one.
+		return rechallenge(ctx, tx, challengeID, id, max(0, score))
 	case current != nil:
 		bar = max(bar, *current)
 	}
@@ -331,6 +338,55 @@ func crown(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score f
 		return nil, nil
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO crownings (challenge_id, submission_id, score) VALUES ($1, $2, $3)`, challengeID, id, score); err != nil {
+		return nil, fmt.Errorf("crown: %w", err)
+	}
+	ch, err := championQuery(ctx, tx, challengeID)
+	if err != nil {
+		return nil, err
+	}
+	return &ch, nil
+}
+
+// rechallenge is what happens when id, a submission just finished, is the
+// challenge's champion scored again: every submission scored since the
+// champion went back in the queue was measured against its old score
+// (or the old rules), so the best of them takes the crown if it clears
+// bar, the champion's new score or the baseline's, by the margin. It
+// returns the new champion, or nil when the crown stays.
+func rechallenge(ctx context.Context, tx pgx.Tx, challengeID int64, id string, bar float64) (*arena.Champion, error) {
+	var margin float64
+	err := tx.QueryRow(ctx, `SELECT (rules->>'margin')::float8 FROM challenges WHERE id = $1 FOR UPDATE`, challengeID).Scan(&margin)
+	if err != nil {
+		return nil, fmt.Errorf("lock challenge: %w", err)
+	}
+	var champion string
+	err = tx.QueryRow(ctx, `
+		SELECT cr.submission_id::text FROM standing_crownings cr
+		WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, challengeID).Scan(&champion)
+	switch {
+	case err == pgx.ErrNoRows:
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("load champion: %w", err)
+	case champion != id:
+		return nil, nil
+	}
+	var best string
+	var score float64
+	err = tx.QueryRow(ctx, `
+		SELECT s.id::text, s.score FROM submissions s
+		WHERE s.challenge_id = $1 AND s.id <> $2 AND s.status = 'scored' AND s.score IS NOT NULL
+			AND s.finished_at >= (SELECT queued_at FROM submissions WHERE id = $2)
+		ORDER BY s.score DESC, s.finished_at, s.id LIMIT 1`, challengeID, id).Scan(&best, &score)
+	switch {
+	case err == pgx.ErrNoRows:
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("find a challenger: %w", err)
+	case score <= bar+margin:
+		return nil, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO crownings (challenge_id, submission_id, score) VALUES ($1, $2, $3)`, challengeID, best, score); err != nil {
 		return nil, fmt.Errorf("crown: %w", err)
 	}
 	ch, err := championQuery(ctx, tx, challengeID)

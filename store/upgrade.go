@@ -17,7 +17,8 @@ import (
 // crown must rest on one. Everything changes in one transaction. A
 // requeued submission keeps its score, and its place, until the new
 // evaluation replaces them, as on a new round; so the champion's old score
-// stays the bar until its own new one lands. It returns the requeued
+// stays the bar until its own new one lands (then what was scored
+// meanwhile meets the new one: see rechallenge). It returns the requeued
 // submissions' IDs, champion first, for the caller to publish; none when
 // the challenge is already at version.
 func (s *Store) UpgradeBenchmark(ctx context.Context, ch arena.Challenge, version int, params json.RawMessage) ([]string, error) {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -98,5 +99,55 @@ func TestUpgradeBenchmarkRequeuesEveryResult(t *testing.T) {
 	again, err := s.UpgradeBenchmark(ctx, ch, 2, params)
 	if err != nil || len(again) != 0 {
 		t.Errorf("a second upgrade to the same version: %v %v", again, err)
+	}
+}
+
+// TestUpgradeLetsWhatWasScoredMeanwhileMeetTheNewBar: after an upgrade a
+// submission scored before the champion's new evaluation is measured
+// against the champion's old score; when the champion's new score lands
+// lower, or it fails, the best of those takes the crown if it clears the
+// new bar by the margin, whichever finished first.
+func TestUpgradeLetsWhatWasScoredMeanwhileMeetTheNewBar(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	cat, _, _ := s.CreateCompetitor(ctx, "cat")
+	for _, tc := range []struct {
+		name     string
+		champion arena.Evaluation // the champion's evaluation under the new version
+	}{
+		{"lower", scored(0.3)},
+		{"failed", arena.Evaluation{Status: arena.StatusFailed, Error: "trap", BenchmarkVersion: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := newChallenge(t, s, "meanwhile-"+tc.name, 0.01)
+			finish := func(id string, ev arena.Evaluation) *arena.Champion {
+				t.Helper()
+				if _, err := s.Start(ctx, id, "d-"+id+ev.Error+fmt.Sprint(ev.Score)); err != nil {
+					t.Fatal(err)
+				}
+				c, err := s.Finish(ctx, id, ev, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			champ, _ := s.CreateSubmission(ctx, ch, cat.ID, []byte("champ-"+tc.name))
+			rival, _ := s.CreateSubmission(ctx, ch, cat.ID, []byte("rival-"+tc.name))
+			finish(champ.ID, scored(0.5))
+			finish(rival.ID, scored(0.2))
+			if _, err := s.UpgradeBenchmark(ctx, ch, 2, json.RawMessage(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+			// The rival is scored first, within the margin of the
+			// champion's old score: no crown yet.
+			if c := finish(rival.ID, scored(0.505)); c != nil {
+				t.Fatalf("crowned against the champion's old score: %+v", c)
+			}
+			c := finish(champ.ID, tc.champion)
+			if c == nil || c.SubmissionID != rival.ID || c.Score != 0.505 {
+				t.Errorf("the champion's new evaluation should hand the crown to the rival: %+v", c)
+			}
+		})
 	}
 }
