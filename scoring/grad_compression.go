@@ -306,10 +306,14 @@ func (b *gradCompressionBench) train(task Task, codec gradCodec) (float64, error
 	return w.heldOut(params), nil
 }
 
-// flatCompressor is a flat Compressor seen as a TensorCompressor.
-type flatCompressor struct{ gradient.Compressor }
+// FlatCompressor is a flat Compressor (ABI v1) seen as a
+// TensorCompressor, as the guest SDK runs one given gc_init2: it is told
+// the gradient's length, the tensors' sizes summed, and nothing of their
+// shapes. It lives here, not in the SDK, so that modules built with the
+// SDK carry none of it.
+type FlatCompressor struct{ gradient.Compressor }
 
-func (c flatCompressor) Init(worker, workers int, tensors []gradient.Tensor, budget, _ int) {
+func (c FlatCompressor) Init(worker, workers int, tensors []gradient.Tensor, budget, _ int) {
 	n := 0
 	for _, t := range tensors {
 		n += t.Size()
@@ -373,7 +377,7 @@ func (b *gradCompressionBench) runBaseline(task Task) baselineRun {
 		curve, _, _ := b.lmCurve(task, newNativeCodec(b.p.Workers, b.p.Budget, func() gradient.TensorCompressor { return gradcodec.NewTemplar() }))
 		return baselineRun{curve: curve}
 	}
-	loss, _ := b.train(task, newNativeCodec(b.p.Workers, b.p.Budget, func() gradient.TensorCompressor { return flatCompressor{&baseline.TopK{}} }))
+	loss, _ := b.train(task, newNativeCodec(b.p.Workers, b.p.Budget, func() gradient.TensorCompressor { return FlatCompressor{&baseline.TopK{}} }))
 	return baselineRun{loss: loss}
 }
 

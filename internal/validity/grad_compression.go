@@ -27,29 +27,17 @@ var gradExamples = []string{"templar", "topk", "topk-ef", "randk", "randk-ef", "
 // scores them natively (bit for bit what the modules score).
 var gradNative = map[string]func() gradient.TensorCompressor{
 	"templar": func() gradient.TensorCompressor { return gradcodec.NewTemplar() },
-	"topk":    func() gradient.TensorCompressor { return flat{&baseline.TopK{}} },
+	"topk":    func() gradient.TensorCompressor { return scoring.FlatCompressor{Compressor: &baseline.TopK{}} },
 	"topk-ef": func() gradient.TensorCompressor {
-		return flat{&baseline.TopK{ErrorFeedback: true, Decay: baseline.TopKEFDecay}}
+		return scoring.FlatCompressor{Compressor: &baseline.TopK{ErrorFeedback: true, Decay: baseline.TopKEFDecay}}
 	},
-	"randk": func() gradient.TensorCompressor { return flat{&baseline.RandK{}} },
+	"randk": func() gradient.TensorCompressor { return scoring.FlatCompressor{Compressor: &baseline.RandK{}} },
 	"randk-ef": func() gradient.TensorCompressor {
-		return flat{&baseline.RandK{ErrorFeedback: true, Decay: baseline.RandKEFDecay}}
+		return scoring.FlatCompressor{Compressor: &baseline.RandK{ErrorFeedback: true, Decay: baseline.RandKEFDecay}}
 	},
 	"powersgd":   func() gradient.TensorCompressor { return gradcodec.NewPowerSGD() },
 	"signsgd-mv": func() gradient.TensorCompressor { return &gradcodec.SignMV{} },
 	"dense":      func() gradient.TensorCompressor { return &gradcodec.Dense{} },
-}
-
-// flat is a flat compressor (ABI v1) seen with the tensor table, as the
-// SDK runs one given gc_init2.
-type flat struct{ gradient.Compressor }
-
-func (c flat) Init(worker, workers int, tensors []gradient.Tensor, budget, _ int) {
-	n := 0
-	for _, t := range tensors {
-		n += t.Size()
-	}
-	c.Compressor.Init(worker, workers, n, budget)
 }
 
 // gradOutcome is what the checks need of one example: its mean score and,
