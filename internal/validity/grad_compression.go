@@ -99,7 +99,7 @@ func gradChecks(r map[string]gradOutcome) []check {
 		}
 	}
 	add("grad_compression: no compressor ends below the dense (uncompressed) run's final loss", "compression discards information (Vogels et al. 2019; Karimireddy et al. 2019: at best it matches full precision)",
-		bestExcess >= -0.005, "closest: %s %+.2f%% (mean over the tasks; within 0.5%% counts as a tie)", best, 100*bestExcess)
+		best != "" && bestExcess >= -0.005, "closest: %s %+.2f%% (mean over the tasks; within 0.5%% counts as a tie)", best, 100*bestExcess)
 	add("grad_compression: error feedback beats none, for the same selector", "Seide et al. 2014; Stich et al. 2018; Karimireddy et al. 2019",
 		s("topk-ef") > s("topk") && s("randk-ef") > s("randk"),
 		"top-k %+.3f → %+.3f with it; random-k %+.3f → %+.3f", s("topk"), s("topk-ef"), s("randk"), s("randk-ef"))
