@@ -296,7 +296,7 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation, rece
 			// A champion that fails its new evaluation keeps the crown
 			// at the baseline's bar, which what was scored meanwhile
 			// may clear.
-			crowned, err = rechallenge(ctx, tx, challengeID, id, 0)
+			crowned, err = failedRescore(ctx, tx, challengeID, id)
 			return err
 		}
 		crowned, err = crown(ctx, tx, challengeID, id, *ev.Score)
@@ -308,85 +308,87 @@ func (s *Store) Finish(ctx context.Context, id string, ev arena.Evaluation, rece
 // crown makes the submission champion if its score clears the bar. The
 // challenge row is locked so two results cannot both take the crown.
 func crown(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score float64) (*arena.Champion, error) {
-	var margin float64
-	err := tx.QueryRow(ctx, `SELECT (rules->>'margin')::float8 FROM challenges WHERE id = $1 FOR UPDATE`, challengeID).Scan(&margin)
+	margin, champion, current, err := standing(ctx, tx, challengeID)
 	if err != nil {
-		return nil, fmt.Errorf("lock challenge: %w", err)
+		return nil, err
 	}
 	// The bar is the champion's latest official score: after a new round
 	// its score on that round's seeds, once it has one (a champion that
 	// failed it has none, and the bar is the baseline's).
 	bar := 0.0 // the baseline's score
-	var champion string
-	var current *float64
-	err = tx.QueryRow(ctx, `
-		SELECT cr.submission_id::text, s.score FROM standing_crownings cr JOIN submissions s ON s.id = cr.submission_id
-		WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, challengeID).Scan(&champion, &current)
 	switch {
-	case err == pgx.ErrNoRows:
-	case err != nil:
-		return nil, fmt.Errorf("load champion: %w", err)
 	case champion == id:
 		// The champion, scored again (a new round, an upgraded
 		// benchmark): what was scored meanwhile was measured against its
 		// old score, and now meets the new one.
-		return rechallenge(ctx, tx, challengeID, id, max(0, score))
+		return rechallenge(ctx, tx, challengeID, id, max(bar, score)+margin)
 	case current != nil:
 		bar = max(bar, *current)
 	}
 	if score <= bar+margin {
 		return nil, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO crownings (challenge_id, submission_id, score) VALUES ($1, $2, $3)`, challengeID, id, score); err != nil {
-		return nil, fmt.Errorf("crown: %w", err)
-	}
-	ch, err := championQuery(ctx, tx, challengeID)
-	if err != nil {
-		return nil, err
-	}
-	return &ch, nil
+	return crownWith(ctx, tx, challengeID, id, score)
 }
 
-// rechallenge is what happens when id, a submission just finished, is the
-// challenge's champion scored again: every submission scored since the
-// champion went back in the queue was measured against its old score
-// (or the old rules), so the best of them takes the crown if it clears
-// bar, the champion's new score or the baseline's, by the margin. It
-// returns the new champion, or nil when the crown stays.
-func rechallenge(ctx context.Context, tx pgx.Tx, challengeID int64, id string, bar float64) (*arena.Champion, error) {
-	var margin float64
-	err := tx.QueryRow(ctx, `SELECT (rules->>'margin')::float8 FROM challenges WHERE id = $1 FOR UPDATE`, challengeID).Scan(&margin)
-	if err != nil {
-		return nil, fmt.Errorf("lock challenge: %w", err)
+// standing locks the challenge's row, which orders every change of its
+// crown, and returns its margin and its standing champion ("" for none)
+// with the champion's score (nil when it has none).
+func standing(ctx context.Context, tx pgx.Tx, challengeID int64) (margin float64, champion string, score *float64, err error) {
+	if err = tx.QueryRow(ctx, `SELECT (rules->>'margin')::float8 FROM challenges WHERE id = $1 FOR UPDATE`, challengeID).Scan(&margin); err != nil {
+		return 0, "", nil, fmt.Errorf("lock challenge: %w", err)
 	}
-	var champion string
 	err = tx.QueryRow(ctx, `
-		SELECT cr.submission_id::text FROM standing_crownings cr
-		WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, challengeID).Scan(&champion)
+		SELECT cr.submission_id::text, s.score FROM standing_crownings cr JOIN submissions s ON s.id = cr.submission_id
+		WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1`, challengeID).Scan(&champion, &score)
 	switch {
 	case err == pgx.ErrNoRows:
-		return nil, nil
+		return margin, "", nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("load champion: %w", err)
-	case champion != id:
-		return nil, nil
+		return 0, "", nil, fmt.Errorf("load champion: %w", err)
 	}
+	return margin, champion, score, nil
+}
+
+// failedRescore is what a failed evaluation of id does to the crown: if
+// id is the champion (scored again and failing it), it keeps the crown at
+// the baseline's bar, which what was scored meanwhile may clear.
+func failedRescore(ctx context.Context, tx pgx.Tx, challengeID int64, id string) (*arena.Champion, error) {
+	margin, champion, _, err := standing(ctx, tx, challengeID)
+	if err != nil || champion != id {
+		return nil, err
+	}
+	return rechallenge(ctx, tx, challengeID, id, margin)
+}
+
+// rechallenge is what happens when champion has just been scored again:
+// every submission scored since it went back in the queue was measured
+// against its old score (or the old rules), so the best of them takes the
+// crown if its score is above threshold (the champion's new score, or the
+// baseline's, plus the margin). It returns the new champion, or nil when
+// the crown stays.
+func rechallenge(ctx context.Context, tx pgx.Tx, challengeID int64, champion string, threshold float64) (*arena.Champion, error) {
 	var best string
 	var score float64
-	err = tx.QueryRow(ctx, `
+	err := tx.QueryRow(ctx, `
 		SELECT s.id::text, s.score FROM submissions s
 		WHERE s.challenge_id = $1 AND s.id <> $2 AND s.status = 'scored' AND s.score IS NOT NULL
 			AND s.finished_at >= (SELECT queued_at FROM submissions WHERE id = $2)
-		ORDER BY s.score DESC, s.finished_at, s.id LIMIT 1`, challengeID, id).Scan(&best, &score)
+		ORDER BY s.score DESC, s.finished_at, s.id LIMIT 1`, challengeID, champion).Scan(&best, &score)
 	switch {
 	case err == pgx.ErrNoRows:
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("find a challenger: %w", err)
-	case score <= bar+margin:
+	case score <= threshold:
 		return nil, nil
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO crownings (challenge_id, submission_id, score) VALUES ($1, $2, $3)`, challengeID, best, score); err != nil {
+	return crownWith(ctx, tx, challengeID, best, score)
+}
+
+// crownWith records id's crowning at score and returns the new champion.
+func crownWith(ctx context.Context, tx pgx.Tx, challengeID int64, id string, score float64) (*arena.Champion, error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO crownings (challenge_id, submission_id, score) VALUES ($1, $2, $3)`, challengeID, id, score); err != nil {
 		return nil, fmt.Errorf("crown: %w", err)
 	}
 	ch, err := championQuery(ctx, tx, challengeID)
