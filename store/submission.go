@@ -354,6 +354,17 @@ func standing(ctx context.Context, tx pgx.Tx, challengeID int64) (margin float64
 // id is the champion (scored again and failing it), it keeps the crown at
 // the baseline's bar, which what was scored meanwhile may clear.
 func failedRescore(ctx context.Context, tx pgx.Tx, challengeID int64, id string) (*arena.Champion, error) {
+	// Most failures are not the champion's: they need no lock. Only id's
+	// own result could crown id, so the answer cannot change meanwhile.
+	var held bool
+	if err := tx.QueryRow(ctx, `
+		SELECT COALESCE((SELECT cr.submission_id = $2 FROM standing_crownings cr
+			WHERE cr.challenge_id = $1 ORDER BY cr.id DESC LIMIT 1), false)`, challengeID, id).Scan(&held); err != nil {
+		return nil, fmt.Errorf("load champion: %w", err)
+	}
+	if !held {
+		return nil, nil
+	}
 	margin, champion, _, err := standing(ctx, tx, challengeID)
 	if err != nil || champion != id {
 		return nil, err
