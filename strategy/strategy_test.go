@@ -322,25 +322,31 @@ func TestTimeBetweenCallsDoesNotCount(t *testing.T) {
 	}
 }
 
+// stagePair is a cut's two stages, the first and the second, closed when
+// the test ends.
+func stagePair(t *testing.T, eng *sandbox.Engine, module []byte, size int) (first, second *strategy.ActivationStage) {
+	t.Helper()
+	ctx := context.Background()
+	for i, s := range []**strategy.ActivationStage{&first, &second} {
+		stage, err := strategy.NewActivationStage(ctx, eng, module, size, i == 0, smallCalls())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stage.Close(ctx) })
+		*s = stage
+	}
+	return first, second
+}
+
 // Two stages of a cut: the activation crosses from the first to the
 // second, its gradient back, each decoded by the other stage's instance
 // with the direction it was sent in.
 func TestActivationStages(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	eng := engine(t)
 	module := read(t, "testdata/direction.wasm")
 	const size = 2 * 4 * 8
-	a, err := strategy.NewActivationStage(ctx, eng, module, size, true, smallCalls())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(ctx)
-	b, err := strategy.NewActivationStage(ctx, eng, module, size, false, smallCalls())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(ctx)
+	a, b := stagePair(t, eng, module, size)
 	x := make([]byte, size)
 	for i := range x {
 		x[i] = byte(3 * i)
@@ -371,16 +377,7 @@ func TestActivationStagesShareState(t *testing.T) {
 	eng := engine(t)
 	module := read(t, "testdata/keyed.wasm")
 	const size = 2 * 4 * 8
-	a, err := strategy.NewActivationStage(ctx, eng, module, size, true, smallCalls())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close(ctx)
-	b, err := strategy.NewActivationStage(ctx, eng, module, size, false, smallCalls())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close(ctx)
+	a, b := stagePair(t, eng, module, size)
 	bwdEnc, err := strategy.NewActivationEncoder(ctx, eng, module, size, smallCalls())
 	if err != nil {
 		t.Fatal(err)
