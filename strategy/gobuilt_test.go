@@ -131,23 +131,7 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 				for i := range grad {
 					grad[i] = math.Sin(float64(i*(k+1) + step))
 				}
-				msg, err := w.Compress(step, grad)
-				if err != nil {
-					t.Fatal(err)
-				}
-				size := natives[k].Compress(step, grad, buf)
-				if !bytes.Equal(msg, buf[:size]) {
-					t.Fatalf("worker %d step %d: a %d-byte message in the sandbox, %d bytes natively, or other bytes", k, step, len(msg), size)
-				}
-				if err := agg.Decompress(k, step, msg, got); err != nil {
-					t.Fatal(err)
-				}
-				nativeAgg.Decompress(k, step, buf[:size], want)
-				for i := range got {
-					if got[i] != want[i] {
-						t.Fatalf("worker %d step %d value %d: %v decoded in the sandbox, %v natively", k, step, i, got[i], want[i])
-					}
-				}
+				sameAsNative(t, k, step, grad, w, natives[k], agg, nativeAgg, buf, got, want)
 			}
 		}
 	})
@@ -187,23 +171,7 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 				for i := range grad {
 					grad[i] = math.Sin(float64(i*(k+1)+step)) * float64(1+i%13)
 				}
-				msg, err := w.Compress(step, grad)
-				if err != nil {
-					t.Fatal(err)
-				}
-				size := native.Compress(step, grad, buf)
-				if !bytes.Equal(msg, buf[:size]) {
-					t.Fatalf("worker %d step %d: a %d-byte message in the sandbox, %d bytes natively, or other bytes", k, step, len(msg), size)
-				}
-				if err := agg.Decompress(k, step, msg, got); err != nil {
-					t.Fatal(err)
-				}
-				nativeAgg.Decompress(k, step, buf[:size], want)
-				for i := range got {
-					if got[i] != want[i] {
-						t.Fatalf("worker %d step %d value %d: %v decoded in the sandbox, %v natively", k, step, i, got[i], want[i])
-					}
-				}
+				sameAsNative(t, k, step, grad, w, native, agg, nativeAgg, buf, got, want)
 			}
 		}
 	})
@@ -241,4 +209,36 @@ func TestGoBuiltStrategiesMatchTheirNativeCode(t *testing.T) {
 			t.Fatalf("the tensor did not come back whole: %v", err)
 		}
 	})
+}
+
+// nativeCodec is a gradient compressor's Go code, run outside the sandbox.
+type nativeCodec interface {
+	Compress(t int, grad []float64, out []byte) int
+	Decompress(worker, t int, msg []byte, out []float64)
+}
+
+// sameAsNative compresses worker k's grad for step in the sandbox (w) and
+// natively, then decodes both on the aggregators (agg, nativeAgg): the
+// messages must be the same bytes and the decoded values the same bits.
+// buf, got and want are scratch.
+func sameAsNative(t *testing.T, k, step int, grad []float64, w *strategy.GradientWorker, native nativeCodec,
+	agg *strategy.GradientAggregator, nativeAgg nativeCodec, buf []byte, got, want []float64) {
+	t.Helper()
+	msg, err := w.Compress(step, grad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := native.Compress(step, grad, buf)
+	if !bytes.Equal(msg, buf[:size]) {
+		t.Fatalf("worker %d step %d: a %d-byte message in the sandbox, %d bytes natively, or other bytes", k, step, len(msg), size)
+	}
+	if err := agg.Decompress(k, step, msg, got); err != nil {
+		t.Fatal(err)
+	}
+	nativeAgg.Decompress(k, step, buf[:size], want)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("worker %d step %d value %d: %v decoded in the sandbox, %v natively", k, step, i, got[i], want[i])
+		}
+	}
 }
