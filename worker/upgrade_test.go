@@ -35,7 +35,13 @@ func TestUpgradeScoresAgainUnderTheRunningVersion(t *testing.T) {
 	old.ID, old.Slug, old.BenchmarkVersion = 0, "old", running.Version()-1
 	current := e.ch
 	current.ID, current.Slug, current.BenchmarkVersion = 0, "current", running.Version()
-	for _, ch := range []*arena.Challenge{&old, &current} {
+	// Two more this pass must leave alone: parameters this version
+	// refuses, and a version newer than this server's.
+	refused := e.ch
+	refused.ID, refused.Slug, refused.BenchmarkVersion, refused.Params = 0, "refused", running.Version()-1, json.RawMessage(`{"steps":-1}`)
+	newer := e.ch
+	newer.ID, newer.Slug, newer.BenchmarkVersion = 0, "newer", running.Version()+1
+	for _, ch := range []*arena.Challenge{&old, &current, &refused, &newer} {
 		if err := st.CreateChallenge(ctx, ch); err != nil {
 			t.Fatal(err)
 		}
@@ -95,6 +101,11 @@ func TestUpgradeScoresAgainUnderTheRunningVersion(t *testing.T) {
 	}
 	if champ, err := st.Champion(ctx, up); err != nil || champ.SubmissionID != id {
 		t.Errorf("the champion after its new evaluation: %+v %v", champ, err)
+	}
+	for slug, want := range map[string]int{"refused": running.Version() - 1, "newer": running.Version() + 1} {
+		if c, err := st.Challenge(ctx, slug); err != nil || c.BenchmarkVersion != want {
+			t.Errorf("%s: version %d (%v), want it left at %d", slug, c.BenchmarkVersion, err, want)
+		}
 	}
 	if got, _ := st.Submission(ctx, subs["current"].ID); got.Requeues != 0 {
 		t.Errorf("the challenge at the running version was scored again")
